@@ -1,0 +1,39 @@
+# Two commands do everything: `make repro` (build the dataset from data/raw/sample) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-16)
+
+export DVC_NO_ANALYTICS := 1
+export GX_ANALYTICS_ENABLED := false
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+
+.PHONY: setup repro test test-scale bench lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) --compile-bytecode requirements.lock
+	@rm -f $(VENV)/.installed-* && touch $@
+
+repro: setup
+	$(VENV)/bin/dvc repro
+
+test: setup
+	$(PY) -m pytest
+
+test-scale: setup
+	$(PY) -m pytest -m scale
+
+bench: setup
+	$(PY) bench/quality.py
+	$(PY) bench/speed.py
+
+lock:
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes --no-header requirements.in -o requirements.lock
+
+clean:
+	rm -rf data/interim data/publish metrics reports

@@ -1,0 +1,64 @@
+"""Run one function over many shards: in this process, in a local process pool, or on Ray.
+
+Tasks carry paths, not data: a worker reads its shard, writes its outputs and returns a small
+summary, so the same shard functions run unchanged on a Ray cluster with shared storage.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from tqdm import tqdm
+
+
+def progress_enabled() -> bool:
+    """Progress bars only on an interactive terminal and never under CI."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def map_shards(function: Callable[..., Any], tasks: Sequence[tuple], *, workers: int,
+               executor: str = "local", description: str = "") -> list[Any]:
+    """Call `function(*task)` for every task and return the results in task order.
+
+    `executor` is "local" (a process pool of `workers`, or this process when one worker or one
+    task) or "ray" (remote tasks on the Ray cluster `ray.init()` finds or starts).
+    """
+    bar = tqdm(total=len(tasks), desc=description, unit="shard", disable=not progress_enabled(),
+               leave=False)
+    try:
+        if executor == "ray":
+            return _map_ray(function, tasks, bar)
+        if workers <= 1 or len(tasks) <= 1:
+            results = []
+            for task in tasks:
+                results.append(function(*task))
+                bar.update()
+            return results
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            futures = [pool.submit(function, *task) for task in tasks]
+            results = []
+            for future in futures:
+                results.append(future.result())
+                bar.update()
+            return results
+    finally:
+        bar.close()
+
+
+def _map_ray(function: Callable[..., Any], tasks: Sequence[tuple], bar) -> list[Any]:
+    import ray  # optional dependency: only needed with `executor: ray`
+
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False,
+                 log_to_driver=False)
+    remote = ray.remote(function)
+    refs = [remote.remote(*task) for task in tasks]
+    results = []
+    for ref in refs:
+        results.append(ray.get(ref))
+        bar.update()
+    return results

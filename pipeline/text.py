@@ -1,0 +1,61 @@
+"""Shared text helpers: folding for comparison, body normalisation, hashing, word counts.
+
+Used by clean, extract and dedup, so that "the same line" and "the same body" mean one thing
+everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_QUOTE_TRANSLATION = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2039": "'", "\u203a": "'",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "",
+})
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def fold_quotes(text: str) -> str:
+    """Replace typographic quotes, dashes and odd spaces by their plain ASCII forms."""
+    return text.translate(_QUOTE_TRANSLATION)
+
+
+def fold_for_compare(text: str) -> str:
+    """A key under which lines that differ only in quotes, case, punctuation or spacing are equal.
+
+    "Biden orders ‘X’ in Syria" and "BIDEN orders 'X'  in Syria" fold to the same key.
+    """
+    text = unicodedata.normalize("NFKC", fold_quotes(text)).casefold()
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def normalise_body(text: str) -> str:
+    """The body as the exact-duplicate check sees it: NFKC, folded quotes, case and whitespace."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", fold_quotes(text)).casefold()).strip()
+
+
+def sha256_hex(data: str | bytes) -> str:
+    """Hex sha256 of text (UTF-8) or bytes."""
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+
+def short_id(*parts: str) -> str:
+    """A 16-hex-digit id from parts joined by NUL (stable across runs and machines)."""
+    return sha256_hex("\x00".join(parts))[:16]
+
+
+def words(text: str) -> list[str]:
+    """The word tokens (runs of word characters) of `text`."""
+    return _WORD.findall(text)
+
+
+def word_count(text: str) -> int:
+    """The number of word tokens in `text`."""
+    return sum(1 for _ in _WORD.finditer(text))
