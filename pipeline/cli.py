@@ -1,0 +1,237 @@
+"""Command-line interface: `python -m pipeline <command> …`.
+
+One command per stage (what `dvc.yaml` calls), `run` for the whole pipeline without DVC, and
+`schemas` to regenerate the Great Expectations suites from `pipeline/schema.py`. Known errors
+(bad parameters, missing folders, an unfit dataset) end with one line on stderr and exit code 2
+(configuration) or 1 (the dataset failed validation); no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pipeline
+from pipeline.config import ConfigError, Params, load_params
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+SCHEMAS_DIR = REPO_DIR / "schemas"
+EXIT_UNFIT = 1
+EXIT_USAGE = 2
+
+
+def _existing_dir(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise ConfigError(f"input folder not found: {value}")
+    return path
+
+
+def _check_separate(input_dir: Path, output_dir: Path) -> None:
+    """Refuse an output folder inside the input folder (it would be ingested next time) or around it."""
+    inp, out = input_dir.resolve(), output_dir.resolve()
+    if out == inp or inp in out.parents:
+        raise ConfigError(f"output folder {output_dir} is inside the input folder {input_dir}; choose another")
+    if out in inp.parents:
+        raise ConfigError(f"output folder {output_dir} contains the input folder {input_dir}; choose another")
+
+
+def _params(args) -> Params:
+    overrides = list(args.set or [])
+    if getattr(args, "version", None):
+        overrides.append(f"release.version={args.version}")
+    params_path = Path(args.params)
+    if not params_path.is_file() and args.params == "params.yaml":
+        params_path = REPO_DIR / "params.yaml"
+    return load_params(params_path, overrides)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", default="params.yaml", metavar="FILE",
+                        help="parameters file (default: ./params.yaml, else the project's)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a dotted params.yaml key for this run, e.g. "
+                             "--set dedup.threshold=0.8 (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m pipeline`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="Build a clean, validated, versioned research dataset from raw scraped news "
+                    "articles (txt, html, jsonl, optionally .gz). Stages: " + " -> ".join(pipeline.STAGES)
+                    + ". `run` does everything; the stage commands are what `dvc repro` calls.",
+        epilog="Configuration lives in params.yaml; see README.md for loading and querying the result.")
+    parser.add_argument("--version-info", action="version", version=f"pipeline {pipeline.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="run every stage and publish into an output folder",
+                              description="Run ingest, clean, extract, dedup, validate and publish "
+                                          "on INPUT and publish the dataset into OUTPUT (the same "
+                                          "layout as data/publish/). Ends with a summary.")
+    run.add_argument("--input", required=True, metavar="DIR", help="folder of raw articles")
+    run.add_argument("--output", required=True, metavar="DIR", help="folder to publish into")
+    run.add_argument("--work", metavar="DIR", help="keep intermediate stage outputs here "
+                                                   "(default: a temporary folder, removed after)")
+    run.add_argument("--reports", metavar="DIR", help="write the Great Expectations Data Docs here")
+    run.add_argument("--version", metavar="X.Y.Z", help="release version (short for --set release.version=X.Y.Z)")
+    _add_common(run)
+
+    stage_help = {
+        "ingest": "read raw files into documents and rejects",
+        "clean": "repair text and remove boilerplate lines (logged with reasons)",
+        "extract": "extract title, body, language, dates, authors, quotes, entities, outlets",
+        "dedup": "remove exact and near duplicates, assign splits by cluster",
+        "validate": "run the Great Expectations suites, quarantine failing rows, check thresholds",
+        "publish": "write Parquet per config and split, the dataset card and the DuckDB file",
+    }
+    for stage in pipeline.STAGES:
+        sub = commands.add_parser(stage, help=stage_help[stage], description=stage_help[stage] + ".")
+        sub.add_argument("--in", dest="in_dir", required=True, metavar="DIR",
+                         help="input folder (raw files for ingest, else the previous stage's folder)")
+        sub.add_argument("--out", required=True, metavar="DIR", help="output folder of this stage")
+        if stage == "validate":
+            sub.add_argument("--clean", required=True, metavar="DIR", help="the clean stage's folder")
+            sub.add_argument("--ingest", required=True, metavar="DIR", help="the ingest stage's folder")
+            sub.add_argument("--docs", metavar="DIR", help="write Data Docs HTML here")
+            sub.add_argument("--metrics", required=True, metavar="FILE", help="metrics JSON to write")
+        if stage == "publish":
+            sub.add_argument("--metrics", metavar="FILE", help="publish metrics JSON to write")
+            sub.add_argument("--validation", metavar="FILE", help="validation metrics JSON to read")
+            sub.add_argument("--version", metavar="X.Y.Z", help="release version")
+        _add_common(sub)
+
+    commands.add_parser("schemas", help="regenerate schemas/expectations/*.json from pipeline/schema.py")
+    return parser
+
+
+def run_stage(stage: str, args, params: Params) -> dict:
+    """Run one stage from its command-line arguments; return its counts."""
+    from pipeline import clean, dedup, extract, ingest, publish, validate
+
+    in_dir, out_dir = Path(args.in_dir), Path(args.out)
+    if stage == "ingest":
+        _existing_dir(args.in_dir)
+        _check_separate(in_dir, out_dir)
+        return _into_fresh(out_dir, lambda tmp: ingest.run(in_dir, tmp, params))
+    _existing_dir(args.in_dir)
+    if stage == "clean":
+        return _into_fresh(out_dir, lambda tmp: clean.run(in_dir, tmp, params, SCHEMAS_DIR / "lexicons"))
+    if stage == "extract":
+        return _into_fresh(out_dir, lambda tmp: extract.run(in_dir, tmp, params))
+    if stage == "dedup":
+        return _into_fresh(out_dir, lambda tmp: dedup.run(in_dir, tmp, params))
+    if stage == "validate":
+        return _into_fresh(out_dir, lambda tmp: validate.run(
+            in_dir, Path(args.clean), Path(args.ingest), tmp, params, SCHEMAS_DIR / "expectations",
+            Path(args.docs) if args.docs else None, Path(args.metrics)))
+    return publish.run(in_dir, out_dir, params, Path(args.metrics) if args.metrics else None,
+                       Path(args.validation) if args.validation else None)
+
+
+def _into_fresh(out_dir: Path, work) -> dict:
+    """Run `work(tmp)` into a fresh folder, then move it to `out_dir` (atomic stage output)."""
+    from pipeline.io import fresh_dir, replace_dir
+
+    tmp = fresh_dir(out_dir)
+    try:
+        result = work(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    replace_dir(tmp, out_dir)
+    return result
+
+
+def run_all(args, params: Params) -> dict:
+    """Run every stage on `args.input` and publish into `args.output`; return the summary."""
+    from pipeline import clean, dedup, extract, ingest, publish, validate
+
+    input_dir = _existing_dir(args.input)
+    output_dir = Path(args.output)
+    _check_separate(input_dir, output_dir)
+    started = time.perf_counter()
+    work_root = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="pipeline-work-"))
+    summary: dict = {}
+    try:
+        stage_dirs = {stage: work_root / stage for stage in pipeline.STAGES[:-1]}
+        for stage_dir in stage_dirs.values():
+            if stage_dir.exists():
+                shutil.rmtree(stage_dir)
+        summary["ingest"] = ingest.run(input_dir, stage_dirs["ingest"], params)
+        summary["clean"] = clean.run(stage_dirs["ingest"], stage_dirs["clean"], params, SCHEMAS_DIR / "lexicons")
+        summary["extract"] = extract.run(stage_dirs["clean"], stage_dirs["extract"], params)
+        summary["dedup"] = dedup.run(stage_dirs["extract"], stage_dirs["dedup"], params)
+        summary["validate"] = validate.run(
+            stage_dirs["dedup"], stage_dirs["clean"], stage_dirs["ingest"], stage_dirs["validate"], params,
+            SCHEMAS_DIR / "expectations", Path(args.reports) if args.reports else None,
+            work_root / "metrics" / "validation.json")
+        summary["publish"] = publish.run(stage_dirs["validate"], output_dir, params, None,
+                                         work_root / "metrics" / "validation.json")
+    finally:
+        if not args.work:
+            shutil.rmtree(work_root, ignore_errors=True)
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    return summary
+
+
+def print_summary(summary: dict, output: str, stream=sys.stdout) -> None:
+    """The one-screen summary at the end of `run`."""
+    counts = summary["validate"]["counts"]
+    lines = [
+        "",
+        f"Published to {output}",
+        f"  inputs        {summary['validate']['inputs']:>8}",
+        f"  articles      {counts['articles']:>8}   (quotes {counts['quotes']}, entities {counts['entities']})",
+        f"  duplicates    {counts['duplicates']:>8}",
+        f"  rejects       {counts['rejects']:>8}   "
+        + ", ".join(f"{k} {v}" for k, v in summary["validate"]["rejects_by_reason"].items()),
+        f"  removed lines {counts['removed_lines']:>8}",
+        f"  splits        " + ", ".join(f"{k} {v}" for k, v in summary["publish"]["articles_by_split"].items()),
+        f"  seconds       {summary['seconds']:>8}",
+    ]
+    print("\n".join(lines), file=stream)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from pipeline.validate import DatasetUnfit
+
+    try:
+        if args.command == "schemas":
+            from pipeline.schema import TABLES, suite_json
+            from pipeline.io import write_text
+
+            for name, table in TABLES.items():
+                write_text(suite_json(table), SCHEMAS_DIR / "expectations" / f"{name}.json")
+            print(f"wrote {len(TABLES)} suites to {SCHEMAS_DIR / 'expectations'}")
+            return 0
+        params = _params(args)
+        if args.command == "run":
+            summary = run_all(args, params)
+            print_summary(summary, args.output)
+        else:
+            counts = run_stage(args.command, args, params)
+            print(f"{args.command}: " + ", ".join(f"{k} {v}" for k, v in counts.items()
+                                                  if isinstance(v, (int, float, str))))
+        return 0
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except DatasetUnfit as error:
+        print(f"error: the dataset is unfit: {error}", file=sys.stderr)
+        return EXIT_UNFIT
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,274 @@
+"""Stage 6, publish: validated tables -> a Hugging Face dataset folder and a DuckDB snapshot.
+
+Writes into a fresh folder and renames it into place (an interrupted publish leaves the previous
+release intact):
+- `<config>/<split>-NNNNN-of-NNNNN.parquet` for configs with splits (articles, quotes, entities),
+  `<config>/data-NNNNN-of-NNNNN.parquet` for the others (duplicates, rejects, removed_lines);
+  rows sorted by key, fixed writer settings, so equal inputs give equal bytes;
+- `README.md`, the dataset card: the YAML header `datasets.load_dataset` reads (configs,
+  data files, features, exact split sizes so a stale cache fails loudly, license, version) and
+  what a reader needs below it;
+- `<release name>.duckdb` with the same tables, views and a `release_info` table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import yaml
+
+import pipeline
+from pipeline.config import Params
+from pipeline.io import fresh_dir, read_table, replace_dir, write_json, write_parquet, write_text
+from pipeline.schema import TABLES, Table, duckdb_ddl, hf_features
+
+STAGE = "publish"
+CONFIG_ORDER = ("articles", "quotes", "entities", "duplicates", "rejects", "removed_lines")
+# Views a researcher wants first; each is documented in the card and tested.
+VIEWS = {
+    "articles_by_language": (
+        "Articles and words per language.",
+        "SELECT language, count(*) AS articles, sum(word_count) AS words "
+        "FROM articles GROUP BY language ORDER BY articles DESC, language"),
+    "quotes_per_speaker": (
+        "How often each speaker is quoted, in how many articles.",
+        "SELECT speaker, count(*) AS quotes, count(DISTINCT article_id) AS articles "
+        "FROM quotes WHERE speaker IS NOT NULL GROUP BY speaker ORDER BY quotes DESC, speaker"),
+    "entities_per_article": (
+        "Distinct canonical entities of each article, by label.",
+        "SELECT article_id, label, canonical, count(*) AS mentions "
+        "FROM entities GROUP BY article_id, label, canonical ORDER BY article_id, label, canonical"),
+    "cited_outlets": (
+        "Outlets cited as sources, with the number of articles citing them.",
+        "SELECT outlet, count(*) AS articles FROM (SELECT unnest(outlets) AS outlet FROM articles) "
+        "GROUP BY outlet ORDER BY articles DESC, outlet"),
+    "rejects_by_reason": (
+        "Rejected inputs per stage and reason.",
+        "SELECT stage, reason, count(*) AS inputs FROM rejects GROUP BY stage, reason "
+        "ORDER BY inputs DESC, stage, reason"),
+}
+
+
+def split_names(params: Params) -> list[str]:
+    """The split names in params order (train, validation, test by default)."""
+    return list(params.dedup.splits)
+
+
+def file_names(prefix: str, rows: int, rows_per_file: int) -> list[str]:
+    """`prefix-00000-of-00002.parquet`, … for `rows` rows; always at least one file."""
+    count = max(1, -(-rows // rows_per_file))
+    return [f"{prefix}-{i:05d}-of-{count:05d}.parquet" for i in range(count)]
+
+
+def write_config(frame: pl.DataFrame, table: Table, folder: Path, prefix: str, rows_per_file: int) -> list[Path]:
+    """Write `frame` (conformed to `table`) as Parquet files `folder/prefix-…`; return the paths."""
+    frame = table.conform(frame)
+    paths = []
+    for i, name in enumerate(file_names(prefix, frame.height, rows_per_file)):
+        path = folder / name
+        write_parquet(frame.slice(i * rows_per_file, rows_per_file), path)
+        paths.append(path)
+    return paths
+
+
+def write_tables(tables: dict[str, pl.DataFrame], out: Path, params: Params) -> dict[str, dict[str, dict]]:
+    """Write every config's Parquet files; return {config: {split: {num_examples, num_bytes, files}}}."""
+    layout: dict[str, dict[str, dict]] = {}
+    for name in CONFIG_ORDER:
+        table, frame = TABLES[name], tables[name]
+        layout[name] = {}
+        if table.has_splits:
+            parts = {split: frame.filter(pl.col("split") == split) for split in split_names(params)}
+        else:
+            parts = {"data": frame}
+        for split, part in parts.items():
+            paths = write_config(part, table, out / name, split, params.publish.rows_per_file)
+            layout[name][split] = {"num_examples": part.height,
+                                   "num_bytes": sum(p.stat().st_size for p in paths),
+                                   "files": [p.relative_to(out).as_posix() for p in paths]}
+    return layout
+
+
+def card_header(layout: dict[str, dict[str, dict]], params: Params, languages: list[str]) -> dict:
+    """The YAML header of the dataset card: configs, dataset_info with exact split sizes, license."""
+    configs, infos = [], []
+    for name in CONFIG_ORDER:
+        splits = layout[name]
+        config = {"config_name": name}
+        if name == "articles":
+            config["default"] = True
+        if TABLES[name].has_splits:
+            config["data_files"] = [{"split": split, "path": f"{name}/{split}-*.parquet"} for split in splits]
+            split_info = [{"name": split, "num_bytes": info["num_bytes"], "num_examples": info["num_examples"]}
+                          for split, info in splits.items()]
+        else:
+            config["data_files"] = [{"split": "train", "path": f"{name}/data-*.parquet"}]
+            split_info = [{"name": "train", "num_bytes": splits["data"]["num_bytes"],
+                           "num_examples": splits["data"]["num_examples"]}]
+        configs.append(config)
+        infos.append({"config_name": name, "features": hf_features(TABLES[name]), "splits": split_info,
+                      "download_size": sum(s["num_bytes"] for s in split_info),
+                      "dataset_size": sum(s["num_bytes"] for s in split_info)})
+    return {
+        "pretty_name": params.release.name,
+        "license": params.release.license,
+        "version": params.release.version,
+        "language": languages or None,
+        "task_categories": ["text-classification", "token-classification", "summarization"],
+        "tags": ["news", "journalism", "quotes", "named-entities"],
+        "configs": configs,
+        "dataset_info": infos,
+    }
+
+
+def code_version(repo_dir: Path) -> str:
+    """`git describe --always --dirty` of the project, or the package version outside git."""
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=repo_dir,
+                             capture_output=True, text=True, timeout=10, check=True)
+        return out.stdout.strip() or pipeline.__version__
+    except (OSError, subprocess.SubprocessError):
+        return pipeline.__version__
+
+
+def _markdown_table(rows: list[tuple], header: tuple[str, ...]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def card_text(header: dict, tables: dict[str, pl.DataFrame], layout: dict, params: Params,
+              build: dict) -> str:
+    """The whole dataset card: YAML header, then description, build, statistics and usage."""
+    articles, rejects, duplicates = tables["articles"], tables["rejects"], tables["duplicates"]
+    release = params.release
+    languages = sorted(articles.group_by("language").len().iter_rows(), key=lambda r: (-r[1], r[0]))
+    by_reason = sorted(rejects.group_by(["stage", "reason"]).len().iter_rows(), key=lambda r: (-r[2], r[0], r[1]))
+    dup_kinds = sorted(duplicates.group_by("kind").len().iter_rows())
+    split_rows = [(split, info["num_examples"]) for split, info in layout["articles"].items()]
+    config_rows = [(name, sum(s["num_examples"] for s in layout[name].values()), TABLES[name].description)
+                   for name in CONFIG_ORDER]
+    words = articles["word_count"] if articles.height else pl.Series([0])
+    yaml_text = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=100)
+    sections = [
+        f"---\n{yaml_text}---\n",
+        f"# {release.name} (v{release.version})\n",
+        f"{release.description.strip()}\n" if release.description else "",
+        "## Configs\n",
+        _markdown_table(config_rows, ("config", "rows", "what it holds")) + "\n",
+        "## Splits\n",
+        "Splits are assigned by a hash of each duplicate cluster's canonical article, so copies of one "
+        "story never straddle train and test.\n",
+        _markdown_table(split_rows, ("split", "articles")) + "\n",
+        "## Statistics\n",
+        f"- Inputs: {build['inputs']}; articles: {articles.height}; duplicates: {duplicates.height}; "
+        f"rejects: {rejects.height}.\n"
+        f"- Words per article: min {words.min()}, median {words.median()}, max {words.max()}.\n",
+        "### Articles by language\n",
+        _markdown_table(languages, ("language", "articles")) + "\n",
+        "### Duplicates by kind\n",
+        _markdown_table(dup_kinds, ("kind", "inputs")) + "\n" if dup_kinds else "None.\n",
+        "### Rejects by reason\n",
+        _markdown_table(by_reason, ("stage", "reason", "inputs")) + "\n" if by_reason else "None.\n",
+        "## How it was built\n",
+        _markdown_table([(k, f"`{v}`") for k, v in build.items() if k != "inputs"], ("what", "value")) + "\n",
+        "## Usage\n",
+        "```python\nfrom datasets import load_dataset\n\n"
+        f'articles = load_dataset("<this folder or hub id>", "articles")  # train/validation/test\n'
+        f'quotes = load_dataset("<this folder or hub id>", "quotes")\n```\n',
+        "```python\nimport duckdb\n\n"
+        f'con = duckdb.connect("{release.name}.duckdb", read_only=True)\n'
+        'con.sql("SELECT * FROM articles_by_language").show()\n```\n',
+        "### Views in the DuckDB file\n",
+        _markdown_table([(name, text) for name, (text, _) in VIEWS.items()], ("view", "what it shows")) + "\n",
+    ]
+    if release.citation.strip():
+        sections += ["## Citation\n", f"```\n{release.citation.strip()}\n```\n"]
+    return "\n".join(s for s in sections if s)
+
+
+def write_duckdb(out: Path, layout: dict, params: Params, build: dict) -> Path:
+    """Create `<release name>.duckdb` in `out` from the published Parquet files; return its path.
+
+    Tables get their primary keys and NOT NULL constraints from `pipeline.schema`, rows are
+    inserted in key order; views and a one-row `release_info` table are added.
+    """
+    path = out / f"{params.release.name}.duckdb"
+    tmp = out / f".{path.name}.tmp"
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute("SET threads TO 1")
+        for name in CONFIG_ORDER:
+            table = TABLES[name]
+            con.execute(duckdb_ddl(table))
+            files = [str(out / f) for split in layout[name].values() for f in split["files"]]
+            columns = ", ".join(f'"{c}"' for c in table.names)
+            order = ", ".join(f'"{c}"' for c in table.key)
+            con.execute(f"INSERT INTO {name} SELECT {columns} FROM read_parquet(?) ORDER BY {order}", [files])
+            con.execute(f"COMMENT ON TABLE {name} IS ?", [table.description])
+        for name, (comment, sql) in VIEWS.items():
+            con.execute(f"CREATE VIEW {name} AS {sql}")
+            con.execute(f"COMMENT ON VIEW {name} IS ?", [comment])
+        con.execute("CREATE TABLE release_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+        info = {"name": params.release.name, "version": params.release.version,
+                "license": params.release.license, **{k: str(v) for k, v in build.items()}}
+        con.executemany("INSERT INTO release_info VALUES (?, ?)", sorted(info.items()))
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, path)
+    return path
+
+
+def build_info(tables: dict[str, pl.DataFrame], params: Params, repo_dir: Path, validation: dict) -> dict:
+    """What the card and `release_info` record about the build (no clock time: reproducible)."""
+    fingerprint_source = pl.concat([
+        tables["articles"].select("source_path"), tables["duplicates"].select("source_path"),
+        tables["rejects"].select("source_path")]).sort("source_path")
+    params_json = json.dumps(params.to_dict(), sort_keys=True)
+    return {
+        "inputs": fingerprint_source.height,
+        "code_version": code_version(repo_dir),
+        "pipeline_version": pipeline.__version__,
+        "input_fingerprint": hashlib.sha256(
+            "\n".join(fingerprint_source["source_path"].to_list()).encode()).hexdigest()[:16],
+        "params_sha256": hashlib.sha256(params_json.encode()).hexdigest()[:16],
+        "validation": "passed" if validation.get("success", True) else "failed",
+    }
+
+
+def run(validate_dir: Path, out_dir: Path, params: Params, metrics_path: Path | None,
+        validation_metrics: Path | None = None) -> dict:
+    """Publish the validated tables of `validate_dir` into `out_dir`; return the publish metrics."""
+    tables = {name: read_table(validate_dir, name) for name in CONFIG_ORDER}
+    validation = {}
+    if validation_metrics is not None and Path(validation_metrics).is_file():
+        validation = json.loads(Path(validation_metrics).read_text(encoding="utf-8"))
+    out_dir = Path(out_dir)
+    build_dir = fresh_dir(out_dir)
+    try:
+        layout = write_tables(tables, build_dir, params)
+        build = build_info(tables, params, Path(__file__).resolve().parents[1], validation)
+        languages = sorted(set(tables["articles"]["language"].to_list()) - {"und"})
+        header = card_header(layout, params, languages)
+        write_text(card_text(header, tables, layout, params, build), build_dir / "README.md")
+        if params.publish.duckdb:
+            write_duckdb(build_dir, layout, params, build)
+        replace_dir(build_dir, out_dir)
+    except BaseException:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise
+    metrics = {"version": params.release.version,
+               "rows": {name: sum(s["num_examples"] for s in layout[name].values()) for name in CONFIG_ORDER},
+               "articles_by_split": {s: i["num_examples"] for s, i in layout["articles"].items()}}
+    if metrics_path is not None:
+        write_json(metrics, metrics_path)
+    return metrics
