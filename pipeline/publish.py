@@ -79,7 +79,10 @@ def write_config(frame: pl.DataFrame, table: Table, folder: Path, prefix: str, r
 
 
 def write_tables(tables: dict[str, pl.DataFrame], out: Path, params: Params) -> dict[str, dict[str, dict]]:
-    """Write every config's Parquet files; return {config: {split: {num_examples, num_bytes, files}}}."""
+    """Write every config's Parquet files; return {config: {split: {num_examples, num_bytes, files}}}.
+
+    Empty splits get no files and no entry: `datasets` cannot load a split without rows.
+    """
     layout: dict[str, dict[str, dict]] = {}
     for name in CONFIG_ORDER:
         table, frame = TABLES[name], tables[name]
@@ -89,6 +92,8 @@ def write_tables(tables: dict[str, pl.DataFrame], out: Path, params: Params) -> 
         else:
             parts = {"data": frame}
         for split, part in parts.items():
+            if part.is_empty():
+                continue
             paths = write_config(part, table, out / name, split, params.publish.rows_per_file)
             layout[name][split] = {"num_examples": part.height,
                                    "num_bytes": sum(p.stat().st_size for p in paths),
@@ -101,6 +106,8 @@ def card_header(layout: dict[str, dict[str, dict]], params: Params, languages: l
     configs, infos = [], []
     for name in CONFIG_ORDER:
         splits = layout[name]
+        if not splits:
+            continue  # a table without rows: nothing `load_dataset` could load
         config = {"config_name": name}
         if name == "articles":
             config["default"] = True
@@ -153,7 +160,8 @@ def card_text(header: dict, tables: dict[str, pl.DataFrame], layout: dict, param
     by_reason = sorted(rejects.group_by(["stage", "reason"]).len().iter_rows(), key=lambda r: (-r[2], r[0], r[1]))
     dup_kinds = sorted(duplicates.group_by("kind").len().iter_rows())
     split_rows = [(split, info["num_examples"]) for split, info in layout["articles"].items()]
-    config_rows = [(name, sum(s["num_examples"] for s in layout[name].values()), TABLES[name].description)
+    config_rows = [(name if layout[name] else f"{name} (no rows: not loadable)",
+                    sum(s["num_examples"] for s in layout[name].values()), TABLES[name].description)
                    for name in CONFIG_ORDER]
     words = articles["word_count"] if articles.height else pl.Series([0])
     yaml_text = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=100)
@@ -194,6 +202,11 @@ def card_text(header: dict, tables: dict[str, pl.DataFrame], layout: dict, param
     return "\n".join(s for s in sections if s)
 
 
+def _sql_string(text: str) -> str:
+    """`text` as a SQL string literal (for statements that take no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def write_duckdb(out: Path, layout: dict, params: Params, build: dict) -> Path:
     """Create `<release name>.duckdb` in `out` from the published Parquet files; return its path.
 
@@ -212,11 +225,13 @@ def write_duckdb(out: Path, layout: dict, params: Params, build: dict) -> Path:
             files = [str(out / f) for split in layout[name].values() for f in split["files"]]
             columns = ", ".join(f'"{c}"' for c in table.names)
             order = ", ".join(f'"{c}"' for c in table.key)
-            con.execute(f"INSERT INTO {name} SELECT {columns} FROM read_parquet(?) ORDER BY {order}", [files])
-            con.execute(f"COMMENT ON TABLE {name} IS ?", [table.description])
+            if files:
+                con.execute(f"INSERT INTO {name} SELECT {columns} FROM read_parquet(?) ORDER BY {order}",
+                            [files])
+            con.execute(f"COMMENT ON TABLE {name} IS {_sql_string(table.description)}")
         for name, (comment, sql) in VIEWS.items():
             con.execute(f"CREATE VIEW {name} AS {sql}")
-            con.execute(f"COMMENT ON VIEW {name} IS ?", [comment])
+            con.execute(f"COMMENT ON VIEW {name} IS {_sql_string(comment)}")
         con.execute("CREATE TABLE release_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
         info = {"name": params.release.name, "version": params.release.version,
                 "license": params.release.license, **{k: str(v) for k, v in build.items()}}

@@ -113,7 +113,7 @@ ARTICLES = Table(
         Rule("expect_column_value_lengths_to_be_between",
              {"column": "body", "min_value": 1}, "a body is present"),
         Rule("expect_column_values_to_match_regex",
-             {"column": "language", "regex": r"^([a-z]{2,3}|und)$"}, "ISO 639 code or 'und'"),
+             {"column": "language", "regex": r"^(?:[a-z]{2,3}|und)$"}, "ISO 639 code or 'und'"),
         Rule("expect_column_values_to_be_between",
              {"column": "language_score", "min_value": 0.0, "max_value": 1.0}, "a probability"),
         Rule("expect_column_values_to_be_between",
