@@ -150,11 +150,11 @@ def _into_fresh(out_dir: Path, work) -> dict:
 
 def run_all(args, params: Params) -> dict:
     """Run every stage on `args.input` and publish into `args.output`; return the summary."""
-    from pipeline import clean, dedup, extract, ingest, publish, validate
-
     input_dir = _existing_dir(args.input)
     output_dir = Path(args.output)
     _check_separate(input_dir, output_dir)
+    from pipeline import clean, dedup, extract, ingest, publish, validate
+
     started = time.perf_counter()
     work_root = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="pipeline-work-"))
     summary: dict = {}
