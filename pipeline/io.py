@@ -90,9 +90,14 @@ def write_text(text: str, path: Path) -> None:
 
 
 def fresh_dir(path: Path) -> Path:
-    """Return a new empty folder beside `path` to build into before `replace_dir`."""
+    """Return a new empty folder beside `path` to build into before `replace_dir`.
+
+    Leftovers of an earlier interrupted build of the same folder are removed first.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
 
 
