@@ -262,16 +262,15 @@ def jsonl_records(rel_path: str, text: str, limits: IngestParams, result: ShardR
 def ingest_file(root: Path, rel_path: str, limits: IngestParams, result: ShardResult) -> None:
     """Read one input file into `result`: documents, or a reject with its reason."""
     fmt, gzipped = source_format(rel_path)
-    if fmt is None:
-        result.reject(rel_path, RejectReason.UNSUPPORTED_FORMAT,
-                      f"not one of {', '.join(sorted(FORMATS))} (optionally .gz)")
-        return
     path = root / rel_path
     try:
         if path.is_symlink() and not path.exists():
             raise Rejected(RejectReason.UNREADABLE, "broken or looping symbolic link")
         if path.is_dir():
-            raise Rejected(RejectReason.UNSUPPORTED_FORMAT, "a folder link, not followed")
+            raise Rejected(RejectReason.UNSUPPORTED_FORMAT, "a link to a folder, not followed")
+        if fmt is None:
+            raise Rejected(RejectReason.UNSUPPORTED_FORMAT,
+                           f"not one of {', '.join(sorted(FORMATS))} (optionally .gz)")
         data = read_bytes(path, gzipped, limits)
         text = decode_text(data, is_html=fmt == "html")
         if fmt != "jsonl" and text.count("\n") + 1 > limits.max_lines:
