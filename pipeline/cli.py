@@ -107,6 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common(sub)
 
     commands.add_parser("schemas", help="regenerate schemas/expectations/*.json from pipeline/schema.py")
+
+    sample = commands.add_parser(
+        "sample", help="generate a deterministic corpus of noisy raw articles (for benchmarks)",
+        description="Write N invented raw news articles with scraper noise, including exact and "
+                    "near duplicates at known rates, and DIR.truth.jsonl saying which is which.")
+    sample.add_argument("--n", type=int, required=True, help="number of articles")
+    sample.add_argument("--out", required=True, metavar="DIR", help="folder to write (created)")
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sample.add_argument("--exact-rate", type=float, default=0.02, help="share of exact copies (0.02)")
+    sample.add_argument("--near-rate", type=float, default=0.03, help="share of edited copies (0.03)")
+    sample.add_argument("--jsonl-every", type=int, default=0, metavar="K",
+                        help="write every K-th folder of 1000 articles as one .jsonl.gz instead")
     return parser
 
 
@@ -213,6 +225,16 @@ def main(argv: list[str] | None = None) -> int:
             for name, table in TABLES.items():
                 write_text(suite_json(table), SCHEMAS_DIR / "expectations" / f"{name}.json")
             print(f"wrote {len(TABLES)} suites to {SCHEMAS_DIR / 'expectations'}")
+            return 0
+        if args.command == "sample":
+            from pipeline.sample import SampleSpec, generate
+
+            if args.n < 0 or not (0 <= args.exact_rate + args.near_rate <= 1):
+                raise ConfigError("sample: --n must be >= 0 and the two rates must sum to at most 1")
+            counts = generate(SampleSpec(n=args.n, seed=args.seed, exact_rate=args.exact_rate,
+                                         near_rate=args.near_rate, jsonl_every=args.jsonl_every),
+                              Path(args.out))
+            print("sample: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
             return 0
         params = _params(args)
         if args.command == "run":
