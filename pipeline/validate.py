@@ -54,7 +54,8 @@ class SuiteRunner:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        # GX sets this module logger to INFO itself, which prints a temp-folder notice on every run
+        logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
 
         self._gx = gx
         self.context = gx.get_context(mode="ephemeral")
