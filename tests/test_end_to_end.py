@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipeline.schema import TABLES
 from tests.conftest import AEB_DIR, REPO, SEED_DIR, needs, run_pipeline
 
 
@@ -24,7 +25,7 @@ def parquet_digests(folder: Path) -> dict[str, str]:
 
 def table(folder: Path, name: str) -> pl.DataFrame:
     files = sorted((folder / name).glob("*.parquet"))
-    return pl.concat([pl.read_parquet(f) for f in files]) if files else pl.DataFrame()
+    return pl.concat([pl.read_parquet(f) for f in files]) if files else TABLES[name].empty_frame()
 
 
 def copy_project(target: Path) -> Path:
