@@ -12,6 +12,7 @@ occurs; lines in many documents are site templates.
 from __future__ import annotations
 
 import html as html_lib
+import logging
 import re
 import unicodedata
 from collections import Counter
@@ -30,6 +31,8 @@ from pipeline.schema import REJECTS, REMOVED_LINES
 from pipeline.text import fold_for_compare, word_count
 
 STAGE = "clean"
+# trafilatura logs a warning for every page it finds no main text in; the fallback handles those
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
 DOCUMENT_SCHEMA = {
     "id": pl.String, "source_id": pl.String, "source_path": pl.String, "source_format": pl.String,
     "url": pl.String, "meta_title": pl.String, "meta_published": pl.String,
@@ -210,8 +213,17 @@ def clean_html(page: str, *, url: str | None = None, template_keys: frozenset[in
     return CleanedText(**{**cleaned.__dict__, "metadata": metadata})
 
 
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK_TAG = re.compile(r"</?(p|div|h[1-6]|li|td|tr|br|article|section|header|footer)\b[^>]*>", re.IGNORECASE)
+
+
 def visible_text(page: str) -> str:
-    """The text blocks of an HTML page, one per line, without scripts and styles."""
+    """The text blocks of an HTML page, one per line, without scripts and styles.
+
+    Uses lxml; when lxml gives nothing (pages nested deeper than libxml2 allows, broken markup)
+    the tags are stripped with regular expressions instead."""
+    text = ""
     try:
         import lxml.html
 
@@ -219,10 +231,13 @@ def visible_text(page: str) -> str:
         for bad in tree.xpath("//script|//style|//noscript"):
             bad.drop_tree()
         blocks = [" ".join(el.text_content().split()) for el in tree.iter("p", "h1", "h2", "h3", "li", "td")]
-        text = "\n\n".join(b for b in blocks if b)
-        return text or " ".join(tree.text_content().split())
-    except Exception:  # unparseable page: strip tags with a regex as the last resort
-        return re.sub(r"<[^>]*>", " ", page)
+        text = "\n\n".join(b for b in blocks if b) or " ".join(tree.text_content().split())
+    except Exception:  # lxml raises several kinds on hostile markup; the regex path below copes
+        text = ""
+    if len(text) < 100:
+        stripped = _TAG.sub(" ", _BLOCK_TAG.sub("\n\n", _SCRIPT_OR_STYLE.sub(" ", page)))
+        text = html_lib.unescape("\n".join(" ".join(line.split()) for line in stripped.split("\n")))
+    return text
 
 
 def _authors(value) -> list[str]:
@@ -269,18 +284,23 @@ def clean_documents(documents: pl.DataFrame, template_keys: frozenset[int], lexi
             REJECTS.conform(pl.DataFrame(rejects, schema=REJECTS.polars_schema)))
 
 
-def count_line_keys(document_path: str) -> dict[int, int]:
-    """{line key: number of documents of this shard containing the line} (keys seen once per doc)."""
+def count_line_keys(document_path: str, max_words: int) -> dict[int, int]:
+    """{line key: number of documents of this shard containing the line}, for plain-text
+    documents and lines of at most `max_words` words (long prose repeated across documents is
+    a duplicate story, which dedup handles, not a template)."""
     counts: Counter[int] = Counter()
-    for text in pl.read_parquet(document_path, columns=["raw_text"])["raw_text"]:
-        counts.update({line_key(line) for line in text.split("\n") if line.strip()})
+    frame = pl.read_parquet(document_path, columns=["raw_text", "content_type"])
+    for text in frame.filter(pl.col("content_type") == "text")["raw_text"]:
+        counts.update({line_key(line) for line in text.split("\n")
+                       if line.strip() and len(line.split()) <= max_words})
     return dict(counts)
 
 
 def template_keys(parts: list[Path], documents: int, params: Params) -> frozenset[int]:
-    """Line keys in at least `template_min_docs` documents and `template_min_share` of them."""
+    """Short lines in at least `template_min_docs` documents and `template_min_share` of them."""
     totals: Counter[int] = Counter()
-    for counts in map_shards(count_line_keys, [(str(p),) for p in parts], workers=params.worker_count,
+    tasks = [(str(p), params.clean.template_max_words) for p in parts]
+    for counts in map_shards(count_line_keys, tasks, workers=params.worker_count,
                              executor=params.executor, description="clean: line counts"):
         totals.update(counts)
     needed = max(params.clean.template_min_docs, params.clean.template_min_share * documents)

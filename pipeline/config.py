@@ -52,6 +52,7 @@ class CleanParams:
     html_min_chars: int = 200
     template_min_docs: int = 3
     template_min_share: float = 0.05
+    template_max_words: int = 15
     min_body_words: int = 40
 
     def check(self) -> None:
@@ -59,6 +60,7 @@ class CleanParams:
         _at_least("clean.html_min_chars", self.html_min_chars, 0)
         _at_least("clean.template_min_docs", self.template_min_docs, 2)
         _share("clean.template_min_share", self.template_min_share)
+        _at_least("clean.template_max_words", self.template_max_words, 1)
         _at_least("clean.min_body_words", self.min_body_words, 0)
 
 

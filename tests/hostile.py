@@ -94,9 +94,12 @@ def write_hostile_corpus(folder: Path, *, huge_mb: int = 50) -> dict[str, str]:
     add("-leading-dash.txt", ARTICLE.replace("flood", "wave"), "leading dash")
     add("a/same.txt", ARTICLE.replace("harbour", "river"), "same name, folder a")
     add("b/same.txt", ARTICLE.replace("harbour", "lake"), "same name, folder b")
-    add("finnish.txt", "Satama hyväksyi uuden tulvamuurin\n\n" + (
+    add("finnish.txt", "Satama hyväksyi uuden tulvamuurin\n\n"
         "Kaupunginvaltuusto päätti tiistaina rakentaa tulvamuurin vanhan laiturin varrelle, koska meri "
-        "on kolmena talvena noussut torille asti. Muuri maksaa noin neljä miljoonaa euroa.\n\n") * 3,
+        "on kolmena talvena noussut torille asti.\n\nMuuri maksaa noin neljä miljoonaa euroa, ja sen "
+        "pitäisi valmistua kahden vuoden kuluessa, kertoi kaupungin insinööri toimittajille.\n\n"
+        "Asukkaat ovat pyytäneet suojaa vuoden 2019 myrskystä lähtien, jolloin vesi vahingoitti "
+        "kymmeniä liikkeitä ja kaupungin ainoa apteekki joutui sulkemaan ovensa kuukaudeksi.\n",
         "an unexpected language")
     add("cookie-wall.txt", COOKIE_WALL, "only a cookie wall")
     add("feed.json", json.dumps({"items": []}), "unsupported format")
