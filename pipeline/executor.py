@@ -6,6 +6,7 @@ summary, so the same shard functions run unchanged on a Ray cluster with shared 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -38,7 +39,10 @@ def map_shards(function: Callable[..., Any], tasks: Sequence[tuple], *, workers:
                 results.append(function(*task))
                 bar.update()
             return results
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+        # "spawn", not fork: a forked child of a process whose Polars/Rayon threads hold a lock
+        # deadlocks (seen here with two workers); spawned workers start clean.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
             futures = [pool.submit(function, *task) for task in tasks]
             results = []
             for future in futures:
