@@ -11,9 +11,12 @@ occurs; lines in many documents are site templates.
 
 from __future__ import annotations
 
+import contextlib
 import html as html_lib
 import logging
 import re
+import signal
+import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -146,6 +149,7 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
     removed: list[tuple[int, str, str]] = []
     paragraphs: list[str] = []
     seen_paragraphs: set[str] = set()
+    field_lines: dict[str, RemovalReason] = {}
     title = " ".join(title_hint.split()) if title_hint else None
     title_key = fold_for_compare(title) if title else None
     byline = dateline = timestamp_text = None
@@ -167,17 +171,21 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
             reason = RemovalReason.BOILERPLATE
         elif template_keys and line_key(line) in template_keys:
             reason = RemovalReason.TEMPLATE
-        elif not paragraphs and byline is None and is_byline(line):
-            reason, byline = RemovalReason.BYLINE, line
-        elif timestamp_text is None and is_timestamp(line):
-            reason, timestamp_text = RemovalReason.TIMESTAMP, line
+        elif not paragraphs and is_byline(line):
+            reason, byline = RemovalReason.BYLINE, byline or line
+        elif is_timestamp(line):
+            reason, timestamp_text = RemovalReason.TIMESTAMP, timestamp_text or line
         elif not paragraphs and is_dateline(line):
-            reason, dateline = RemovalReason.DATELINE, line.rstrip(" -\u2014\u2013")
+            reason, dateline = RemovalReason.DATELINE, dateline or line.rstrip(" -\u2014\u2013")
         elif is_caption(line):
             reason = RemovalReason.CAPTION
         elif folded in seen_paragraphs:
             reason = RemovalReason.DUPLICATE_PARAGRAPH
+        elif folded in field_lines:
+            reason = field_lines[folded]  # a byline, dateline or timestamp seen before
         if reason is not None:
+            if reason in (RemovalReason.BYLINE, RemovalReason.DATELINE, RemovalReason.TIMESTAMP):
+                field_lines[folded] = reason
             removed.append((line_no, line, reason))
             continue
         seen_paragraphs.add(folded)
@@ -196,10 +204,11 @@ def clean_html(page: str, *, url: str | None = None, template_keys: frozenset[in
     metadata: dict = {}
     text = None
     try:
-        document = trafilatura.bare_extraction(
-            page, url=url, with_metadata=True, include_comments=False, include_tables=False,
-            favor_precision=params.html_favor == "precision", favor_recall=params.html_favor == "recall")
-    except Exception:  # trafilatura/lxml raise many kinds on hostile pages; fall back below
+        with time_limit(params.max_parse_seconds):
+            document = trafilatura.bare_extraction(
+                page, url=url, with_metadata=True, include_comments=False, include_tables=False,
+                favor_precision=params.html_favor == "precision", favor_recall=params.html_favor == "recall")
+    except Exception:  # trafilatura/lxml raise many kinds on hostile pages, or ran out of time
         document = None
     if document is not None:
         data = document.as_dict() if hasattr(document, "as_dict") else dict(document)
@@ -216,6 +225,30 @@ def clean_html(page: str, *, url: str | None = None, template_keys: frozenset[in
 _SCRIPT_OR_STYLE = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK_TAG = re.compile(r"</?(p|div|h[1-6]|li|td|tr|br|article|section|header|footer)\b[^>]*>", re.IGNORECASE)
+
+
+class ParseTimeout(Exception):
+    """Parsing one page took longer than `clean.max_parse_seconds`."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Raise ParseTimeout in the block after `seconds` of wall time (main thread only: elsewhere,
+    and with 0, no limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise ParseTimeout(f"over {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def visible_text(page: str) -> str:

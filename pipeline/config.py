@@ -54,6 +54,7 @@ class CleanParams:
     template_min_share: float = 0.05
     template_max_words: int = 15
     min_body_words: int = 40
+    max_parse_seconds: float = 10.0
 
     def check(self) -> None:
         _one_of("clean.html_favor", self.html_favor, ("precision", "balanced", "recall"))
@@ -62,6 +63,7 @@ class CleanParams:
         _share("clean.template_min_share", self.template_min_share)
         _at_least("clean.template_max_words", self.template_max_words, 1)
         _at_least("clean.min_body_words", self.min_body_words, 0)
+        _at_least("clean.max_parse_seconds", self.max_parse_seconds, 0)
 
 
 @dataclass(frozen=True)

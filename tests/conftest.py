@@ -36,3 +36,9 @@ def run_pipeline(input_dir: Path, output_dir: Path, *overrides: str, work: Path 
     if work is not None:
         args += ["--work", str(work)]
     return main(args)
+
+# Property tests explore the same examples on every run, so CI is never flaky; no example database.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("project", derandomize=True, database=None)
+settings.load_profile("project")

@@ -1,0 +1,48 @@
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.config import ExtractParams
+from pipeline.extract import detect_language, domain_of, extract_articles, title_of
+from pipeline.schema import ARTICLES
+from pipeline.text import normalise_body, sha256_hex
+
+PARAGRAPHS = ["El ayuntamiento aprobó el jueves la construcción de un carril bici de doce kilómetros.",
+              "Las obras comenzarán en septiembre y durarán unos dieciocho meses, según la concejala."]
+
+
+def clean_document(**fields) -> dict:
+    row = {"id": "00000000000000a1", "source_id": "a1", "source_path": "a1.txt", "source_format": "txt",
+           "url": "https://www.example.org/a", "meta_title": None, "meta_published": None, "meta_authors": [],
+           "meta_language": None, "title": "Carril bici aprobado", "subtitle": None, "byline": None,
+           "dateline": None, "timestamp_text": None, "paragraphs": PARAGRAPHS}
+    row.update(fields)
+    return row
+
+
+def test_an_article_row_has_every_column_and_derived_fields():
+    articles, quotes, entities = extract_articles(pl.DataFrame([clean_document()]), ExtractParams(ner=False))
+    row = articles.row(0, named=True)
+    assert articles.columns == [c for c in ARTICLES.names if c != "split"]
+    assert row["body"] == "\n\n".join(PARAGRAPHS)
+    assert row["language"] == "es" and 0.5 < row["language_score"] <= 1
+    assert row["domain"] == "example.org"
+    assert row["word_count"] == 27
+    assert row["content_sha256"] == sha256_hex(normalise_body(row["body"]))
+
+
+def test_language_is_undetermined_without_letters_or_confidence():
+    assert detect_language("12 34 56 !!", 0.3) == ("und", 0.0)
+    assert detect_language("Der Bundestag hat am Dienstag ein neues Gesetz beschlossen.", 0.3)[0] == "de"
+
+
+def test_domain_of_odd_urls():
+    assert domain_of("https://www.Example.org:8080/x") == "example.org"
+    assert domain_of("not a url") is None and domain_of(None) is None and domain_of("http://[::1") is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(title=st.one_of(st.none(), st.text(max_size=30)), meta=st.one_of(st.none(), st.text(max_size=30)),
+       paragraphs=st.lists(st.text(min_size=1, max_size=80).filter(str.strip), min_size=1, max_size=4))
+def test_an_article_title_is_never_empty(title, meta, paragraphs):
+    assert title_of({"title": title, "meta_title": meta, "paragraphs": paragraphs}).strip()
