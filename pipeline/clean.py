@@ -119,6 +119,17 @@ def repair(text: str) -> str:
     return _DOUBLED_OPENING.sub(r"\1", text)
 
 
+def is_repeated_title(folded: str, title_key: str | None) -> bool:
+    """The headline again: equal after folding, or the page title with a site name added or cut
+    ("Headline - Site"), i.e. one is the start of the other and covers 60% of it or more."""
+    if not title_key:
+        return False
+    if folded == title_key:
+        return True
+    shorter, longer = sorted((folded, title_key), key=len)
+    return longer.startswith(shorter) and len(shorter) >= 0.6 * len(longer) and len(shorter.split()) >= 3
+
+
 def is_separator(line: str) -> bool:
     return bool(_SEPARATOR.match(line))
 
@@ -231,19 +242,17 @@ def _neighbour(classes: list[str], i: int, step: int) -> str:
 NEAR_GOOD = 8
 
 
-def main_text(lines: list[str], lexicon: Lexicon) -> list[bool]:
-    """Which candidate lines are the article: classify, settle by context, then keep the run of
+def rule_main_text(lines: list[str], lexicon: Lexicon) -> tuple[list[str], list[bool]]:
+    """(classes, keep) by the transparent rules: classify, settle by context, then keep the run of
     good lines with the most text (runs are split by MAX_GAP bad lines or more) and any other
     run at least RUN_SHARE of its size."""
-    if not lines:
-        return []
     stopwords = document_stopwords(lines, lexicon)
     classes = [line_class(line, stopwords) for line in lines]
     good = [c == "good" for c in settle_by_context(classes)]
     if not any(good):  # a short or name-heavy article: accept the next tier of prose
         relaxed = {"weak": "neutral", "neutral": "good"}
         good = [c == "good" for c in settle_by_context([relaxed.get(c, c) for c in classes])]
-    runs, start, gap = [], None, 0
+    runs, start, gap, end = [], None, 0, 0
     for i, keep in enumerate(good + [False] * MAX_GAP):
         if keep:
             start = i if start is None else start
@@ -254,7 +263,7 @@ def main_text(lines: list[str], lexicon: Lexicon) -> list[bool]:
                 runs.append((start, end))
                 start, gap = None, 0
     if not runs:
-        return good
+        return classes, good
     sizes = [sum(len(lines[i]) for i in range(a, b + 1) if good[i]) for a, b in runs]
     best = max(sizes)
     keep = [False] * len(lines)
@@ -262,7 +271,12 @@ def main_text(lines: list[str], lexicon: Lexicon) -> list[bool]:
         if size >= RUN_SHARE * best:
             for i in range(a, b + 1):
                 keep[i] = good[i]
-    return keep
+    return classes, keep
+
+
+def main_text(lines: list[str], lexicon: Lexicon) -> list[bool]:
+    """Which candidate lines are the article (see `rule_main_text`)."""
+    return rule_main_text(lines, lexicon)[1] if lines else []
 
 
 MAX_GAP = 8
@@ -275,9 +289,13 @@ def line_key(line: str) -> int:
 
 
 def clean_text(text: str, *, title_hint: str | None = None, template_keys: frozenset[int] = frozenset(),
-               lexicon: Lexicon = Lexicon(), params: CleanParams = CleanParams()) -> CleanedText:
+               lexicon: Lexicon = Lexicon(), params: CleanParams = CleanParams(),
+               select_main: bool = True) -> CleanedText:
     """Classify every line of a plain-text article; return the kept paragraphs and the removed
-    lines with their reasons. The first non-empty line (or `title_hint`) is the title."""
+    lines with their reasons. The first non-empty line (or `title_hint`) is the title.
+
+    With `select_main=False` only the rules for named kinds of lines run (no main-text
+    classifier), as for text an HTML extractor already reduced to the main content."""
     lines = repair(text).split("\n")
     removed: list[tuple[int, str, str]] = []
     paragraphs: list[str] = []
@@ -297,7 +315,7 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
             removed.append((line_no, line, RemovalReason.TITLE))
             continue
         reason = None
-        if folded and folded == title_key:
+        if folded and is_repeated_title(folded, title_key):
             reason = RemovalReason.REPEATED_TITLE
         elif is_separator(line):
             reason = RemovalReason.SEPARATOR
@@ -325,7 +343,7 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
         seen_paragraphs.add(folded)
         paragraphs.append(line)
         candidates.append(line_no)
-    keep = main_text(paragraphs, lexicon)
+    keep = main_text(paragraphs, lexicon) if select_main else [True] * len(paragraphs)
     removed += [(n, line, RemovalReason.LOW_CONTENT) for n, line, k in zip(candidates, paragraphs, keep) if not k]
     paragraphs = [line for line, k in zip(paragraphs, keep) if k]
     removed.sort(key=lambda item: item[0])
@@ -354,10 +372,13 @@ def clean_html(page: str, *, url: str | None = None, template_keys: frozenset[in
         text = data.get("text")
         metadata = {k: data.get(k) for k in ("title", "author", "date", "url", "language", "description")
                     if data.get(k)}
-    if not text or len(text) < params.html_min_chars:
+    fallback = not text or len(text) < params.html_min_chars
+    if fallback:
         text = visible_text(page)
+    # trafilatura's text is already the main content: only the named-line rules run on it; the
+    # main-text classifier is for the whole-page text of the fallback
     cleaned = clean_text(text, title_hint=metadata.get("title"), template_keys=template_keys,
-                         lexicon=lexicon, params=params)
+                         lexicon=lexicon, params=params, select_main=fallback)
     return CleanedText(**{**cleaned.__dict__, "metadata": metadata})
 
 

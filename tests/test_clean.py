@@ -146,3 +146,19 @@ def test_cleaning_never_raises_never_invents_words_and_is_idempotent(text):
 @given(st.text(max_size=300))
 def test_html_cleaning_never_raises(markup):
     clean_html(f"<html><body><p>{markup}</p></body></html>", lexicon=LEXICON, params=CleanParams(max_parse_seconds=0))
+
+
+def test_quality_floors_on_the_dev_benchmark():
+    """Pinned floors (bench/quality.py has the full figures): cleaning must not get worse."""
+    import gzip
+
+    from bench.scoring import body_scores, load_ground_truth
+
+    aeb = needs(REPO.parent / "shared" / "corpora" / "aeb-dev")
+    truths = load_ground_truth(aeb / "ground_truth.jsonl")
+    txt = {pid: "\n".join(clean_text((aeb / "txt" / f"{pid}.txt").read_text(encoding="utf-8"),
+                                     lexicon=LEXICON).paragraphs) for pid in truths}
+    html = {pid: "\n".join(clean_html(gzip.decompress((aeb / "html" / f"{pid}.html.gz").read_bytes())
+                                      .decode("utf-8", "replace"), lexicon=LEXICON).paragraphs) for pid in truths}
+    assert body_scores(txt, truths)["f1"] >= 0.81
+    assert body_scores(html, truths)["f1"] >= 0.955
