@@ -135,7 +135,7 @@ def run_stage(stage: str, args, params: Params) -> dict:
     if stage == "clean":
         return _into_fresh(out_dir, lambda tmp: clean.run(in_dir, tmp, params, SCHEMAS_DIR / "lexicons"))
     if stage == "extract":
-        return _into_fresh(out_dir, lambda tmp: extract.run(in_dir, tmp, params))
+        return _into_fresh(out_dir, lambda tmp: extract.run(in_dir, tmp, params, SCHEMAS_DIR / "lexicons"))
     if stage == "dedup":
         return _into_fresh(out_dir, lambda tmp: dedup.run(in_dir, tmp, params))
     if stage == "validate":
@@ -177,7 +177,7 @@ def run_all(args, params: Params) -> dict:
                 shutil.rmtree(stage_dir)
         summary["ingest"] = ingest.run(input_dir, stage_dirs["ingest"], params)
         summary["clean"] = clean.run(stage_dirs["ingest"], stage_dirs["clean"], params, SCHEMAS_DIR / "lexicons")
-        summary["extract"] = extract.run(stage_dirs["clean"], stage_dirs["extract"], params)
+        summary["extract"] = extract.run(stage_dirs["clean"], stage_dirs["extract"], params, SCHEMAS_DIR / "lexicons")
         summary["dedup"] = dedup.run(stage_dirs["extract"], stage_dirs["dedup"], params)
         summary["validate"] = validate.run(
             stage_dirs["dedup"], stage_dirs["clean"], stage_dirs["ingest"], stage_dirs["validate"], params,

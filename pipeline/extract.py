@@ -8,21 +8,24 @@ dateline, timestamp_text, paragraphs) and writes per shard:
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import polars as pl
 
+from pipeline import entities as entities_mod
+from pipeline import fields
 from pipeline.config import ExtractParams, Params
+from pipeline.fields import OutletGazetteer, load_outlets
 from pipeline.executor import map_shards
 from pipeline.io import shard_part_name, table_parts, write_parquet
+from pipeline.quotes import Attributor, find_quotes, load_speech_verbs
 from pipeline.schema import ARTICLES, ENTITIES, QUOTES
 from pipeline.text import normalise_body, sha256_hex, word_count
 
 STAGE = "extract"
-ARTICLE_COLUMNS = [c for c in ARTICLES.names if c != "split"]
-QUOTE_COLUMNS = [c for c in QUOTES.names if c != "split"]
-ENTITY_COLUMNS = [c for c in ENTITIES.names if c != "split"]
 _LANGUAGE_SAMPLE_CHARS = 2000
 
 
@@ -65,7 +68,24 @@ def title_of(document: dict) -> str:
     return " ".join(words[:12]) + (" …" if len(words) > 12 else "")
 
 
-def article_row(document: dict, params: ExtractParams) -> dict:
+_CAPITALISED_NAME = re.compile(r"\b[A-ZÀ-Ý][\w’'-]+(?:\s+(?:al-|de\s+|van\s+|von\s+)?[A-ZÀ-Ý][\w’'-]+){1,3}\b")
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What extraction reads from `schemas/lexicons/`, loaded once per worker."""
+
+    outlets: OutletGazetteer
+    attributor: Attributor
+
+
+def load_resources(lexicon_dir: Path) -> Resources:
+    """The outlet gazetteer and the speech-verb attributor from `lexicon_dir`."""
+    outlets = load_outlets(lexicon_dir)
+    return Resources(outlets, Attributor(load_speech_verbs(lexicon_dir), outlets))
+
+
+def article_row(document: dict, params: ExtractParams, resources: Resources) -> dict:
     """One `articles` row (without split) from one clean document."""
     paragraphs = list(document["paragraphs"] or [])
     body = "\n\n".join(paragraphs)
@@ -79,33 +99,55 @@ def article_row(document: dict, params: ExtractParams) -> dict:
         "domain": domain_of(document.get("url")),
         "title": title_of(document),
         "subtitle": document.get("subtitle"),
-        "authors": list(document.get("meta_authors") or []),
-        "published_at": None,
-        "dateline": document.get("dateline"),
+        "authors": fields.authors(document.get("meta_authors"), document.get("byline"), resources.outlets),
+        "published_at": fields.published_at(document.get("meta_published"), document.get("timestamp_text"),
+                                            body[:400], language),
+        "dateline": fields.dateline(document.get("dateline"), paragraphs[0] if paragraphs else ""),
         "language": language,
         "language_score": language_score,
         "body": body,
         "paragraphs": paragraphs,
         "word_count": word_count(body),
-        "outlets": [],
+        "outlets": resources.outlets.cited(body),
         "content_sha256": sha256_hex(normalise_body(body)),
     }
 
 
-def extract_articles(documents: pl.DataFrame, params: ExtractParams) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Clean documents -> (articles, quotes, entities) frames, each without `split`, sorted by key."""
+def quote_rows(article: dict, names: list[str], resources: Resources) -> list[dict]:
+    """The `quotes` rows (without split) of one article."""
+    return [{"article_id": article["id"], "index": q.index, "text": q.text, "speaker": q.speaker,
+             "start": q.start, "end": q.end, "partial": q.partial}
+            for q in find_quotes(article["body"], resources.attributor, names)]
+
+
+def extract_articles(documents: pl.DataFrame, params: ExtractParams,
+                     resources: Resources) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Clean documents -> (articles, quotes, entities) frames, each without `split`, sorted by key.
+
+    Entities come from the NER model in batches when `params.ner`; speakers are resolved against
+    the article's PERSON/ORG entities (without NER: its runs of capitalised words)."""
     schema = {c.name: c.dtype for c in ARTICLES.columns if c.name != "split"}
-    rows = [article_row(document, params) for document in documents.iter_rows(named=True)]
+    rows = [article_row(document, params, resources) for document in documents.iter_rows(named=True)]
+    found = entities_mod.recognise([r["body"] for r in rows], params.ner_batch_size) if params.ner else [[] for _ in rows]
+    quote_list, entity_list = [], []
+    for row, article_entities in zip(rows, found):
+        canonical = entities_mod.canonical_forms(article_entities, row["body"])
+        entity_list += [{"article_id": row["id"], "text": e.text, "label": e.label, "canonical": c,
+                         "start": e.start, "end": e.end} for e, c in zip(article_entities, canonical)]
+        names = sorted({c for e, c in zip(article_entities, canonical) if e.label in ("PERSON", "ORG")})
+        if not params.ner:  # without the model, capitalised word runs stand in for names
+            names = sorted(set(_CAPITALISED_NAME.findall(row["body"])))
+        quote_list += quote_rows(row, names, resources)
     articles = pl.DataFrame(rows, schema=schema).sort("id")
-    quotes = pl.DataFrame(schema={c.name: c.dtype for c in QUOTES.columns if c.name != "split"})
-    entities = pl.DataFrame(schema={c.name: c.dtype for c in ENTITIES.columns if c.name != "split"})
-    return articles, quotes, entities
+    quotes = pl.DataFrame(quote_list, schema={c.name: c.dtype for c in QUOTES.columns if c.name != "split"})
+    entities = pl.DataFrame(entity_list, schema={c.name: c.dtype for c in ENTITIES.columns if c.name != "split"})
+    return articles, quotes.sort("article_id", "index"), entities.sort("article_id", "start", "end")
 
 
-def extract_shard(document_path: str, index: int, out_dir: str, params: ExtractParams) -> dict:
+def extract_shard(document_path: str, index: int, out_dir: str, params: ExtractParams, lexicon_dir: str) -> dict:
     """Extract one shard of clean documents and write its articles/quotes/entities parts."""
     documents = pl.read_parquet(document_path)
-    articles, quotes, entities = extract_articles(documents, params)
+    articles, quotes, entities = extract_articles(documents, params, load_resources(Path(lexicon_dir)))
     out = Path(out_dir)
     write_parquet(articles, out / "articles" / shard_part_name(index))
     write_parquet(quotes, out / "quotes" / shard_part_name(index))
@@ -113,12 +155,12 @@ def extract_shard(document_path: str, index: int, out_dir: str, params: ExtractP
     return {"articles": articles.height, "quotes": quotes.height, "entities": entities.height}
 
 
-def run(clean_dir: Path, out_dir: Path, params: Params) -> dict:
+def run(clean_dir: Path, out_dir: Path, params: Params, lexicon_dir: Path) -> dict:
     """Extract every shard of `clean_dir/documents` into `out_dir`; return counts."""
     parts = table_parts(clean_dir, "documents")
     if not parts:
         raise FileNotFoundError(f"{Path(clean_dir) / 'documents'}: no shard files (run clean first)")
-    tasks = [(str(path), i, str(out_dir), params.extract) for i, path in enumerate(parts)]
+    tasks = [(str(path), i, str(out_dir), params.extract, str(lexicon_dir)) for i, path in enumerate(parts)]
     results = map_shards(extract_shard, tasks, workers=params.worker_count, executor=params.executor,
                          description=STAGE)
     return {key: sum(r[key] for r in results) for key in ("articles", "quotes", "entities")}

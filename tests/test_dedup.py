@@ -74,7 +74,7 @@ def generated(tmp_path_factory):
     params = load_params(None, ["workers=1", "extract.ner=false"])
     ingest.run(root / "raw", root / "ingest", params)
     clean.run(root / "ingest", root / "clean", params, REPO / "schemas" / "lexicons")
-    extract.run(root / "clean", root / "extract", params)
+    extract.run(root / "clean", root / "extract", params, REPO / "schemas" / "lexicons")
     counts = dedup.run(root / "extract", root / "dedup", params)
     truth = [json.loads(line) for line in (root / "raw.truth.jsonl").read_text().splitlines()]
     return root, truth, counts

@@ -3,9 +3,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import ExtractParams
-from pipeline.extract import detect_language, domain_of, extract_articles, title_of
+from pipeline.extract import detect_language, domain_of, extract_articles, load_resources, title_of
 from pipeline.schema import ARTICLES
 from pipeline.text import normalise_body, sha256_hex
+from tests.conftest import REPO
+
+RESOURCES = load_resources(REPO / "schemas" / "lexicons")
 
 PARAGRAPHS = ["El ayuntamiento aprobó el jueves la construcción de un carril bici de doce kilómetros.",
               "Las obras comenzarán en septiembre y durarán unos dieciocho meses, según la concejala."]
@@ -21,7 +24,8 @@ def clean_document(**fields) -> dict:
 
 
 def test_an_article_row_has_every_column_and_derived_fields():
-    articles, quotes, entities = extract_articles(pl.DataFrame([clean_document()]), ExtractParams(ner=False))
+    articles, quotes, entities = extract_articles(pl.DataFrame([clean_document()]), ExtractParams(ner=False),
+                                                  RESOURCES)
     row = articles.row(0, named=True)
     assert articles.columns == [c for c in ARTICLES.names if c != "split"]
     assert row["body"] == "\n\n".join(PARAGRAPHS)
