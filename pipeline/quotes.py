@@ -87,7 +87,8 @@ class Attributor:
         verb = "|".join(re.escape(v) for v in verbs)
         self.outlets = outlets
         # "…,” the Pentagon said" / "…,” Mohammed Mohi told Reuters" (the name closest to the verb)
-        self.after_name_verb = re.compile(rf"^[\s,.—–-]*(?:[^.!?“\"«]*?\s)?(?P<name>{_NAME})\s+(?:{verb})\b")
+        self.after_name_verb = re.compile(
+            rf"^[\s,.—–-]*(?:[^.!?“\"«]*?\b[a-zà-ÿ][\w'’-]*\s+)?(?P<name>{_NAME})\s+(?:{verb})\b")
         # "…,” said Lloyd Austin"
         self.after_verb_name = re.compile(rf"^[\s,.—–-]*(?:{verb})\s+(?:[^\W\d][\w'’ ]{{0,40}},\s+)?(?P<name>{_NAME})")
         # "Austin, who …, added: “…" / "the US State Department said it would attend talks “…"
