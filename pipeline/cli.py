@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schemas", help="regenerate schemas/expectations/*.json from pipeline/schema.py")
 
+    diff = commands.add_parser("diff", help="what changed between the newest releases of two published folders",
+                               description="Print the articles added, removed and changed (same id, other "
+                                           "content) between the newest releases of OLD and NEW.")
+    diff.add_argument("old", metavar="OLD", help="published folder")
+    diff.add_argument("new", metavar="NEW", help="published folder")
+
     sample = commands.add_parser(
         "sample", help="generate a deterministic corpus of noisy raw articles (for benchmarks)",
         description="Write N invented raw news articles with scraper noise, including exact and "
@@ -235,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
                                          near_rate=args.near_rate, jsonl_every=args.jsonl_every),
                               Path(args.out))
             print("sample: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            return 0
+        if args.command == "diff":
+            from pipeline.release import diff_folders
+
+            print(diff_folders(_existing_dir(args.old), _existing_dir(args.new)))
             return 0
         params = _params(args)
         if args.command == "run":

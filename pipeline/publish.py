@@ -25,7 +25,7 @@ import polars as pl
 import yaml
 
 import pipeline
-from pipeline import entities
+from pipeline import entities, release
 from pipeline.config import Params
 from pipeline.io import fresh_dir, read_table, replace_dir, write_json, write_parquet, write_text
 from pipeline.schema import TABLES, Table, duckdb_ddl, hf_features
@@ -195,12 +195,50 @@ def card_text(header: dict, tables: dict[str, pl.DataFrame], layout: dict, param
         "```python\nimport duckdb\n\n"
         f'con = duckdb.connect("{release.name}.duckdb", read_only=True)\n'
         'con.sql("SELECT * FROM articles_by_language").show()\n```\n',
+        "### Plots\n",
+        "![Articles per month](plots/articles_per_month.png)\n\n![Words per article](plots/length_histogram.png)"
+        "\n\n![Articles per language](plots/language_share.png)\n",
         "### Views in the DuckDB file\n",
         _markdown_table([(name, text) for name, (text, _) in VIEWS.items()], ("view", "what it shows")) + "\n",
     ]
     if release.citation.strip():
         sections += ["## Citation\n", f"```\n{release.citation.strip()}\n```\n"]
     return "\n".join(s for s in sections if s)
+
+
+def write_plots(articles: pl.DataFrame, folder: Path) -> list[Path]:
+    """Articles per month, length histogram and language share as PNG files, byte-stable
+    (Agg backend, fixed size and dpi, no software or date metadata)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    months = (articles.filter(pl.col("published_at").is_not_null())
+              .group_by(pl.col("published_at").dt.strftime("%Y-%m").alias("month")).len().sort("month"))
+    words = articles["word_count"].to_list()
+    languages = articles.group_by("language").len().sort(["len", "language"], descending=[True, False])
+    charts = [
+        ("articles_per_month.png", "Articles per month (known dates)",
+         lambda ax: ax.bar(months["month"].to_list(), months["len"].to_list(), color="#3b6ea5")
+         if months.height else ax.text(0.5, 0.5, "no dates", ha="center")),
+        ("length_histogram.png", "Words per article",
+         lambda ax: ax.hist(words, bins=30, color="#3b6ea5") if words else ax.text(0.5, 0.5, "no articles", ha="center")),
+        ("language_share.png", "Articles per language",
+         lambda ax: ax.bar(languages["language"].to_list(), languages["len"].to_list(), color="#3b6ea5")),
+    ]
+    for name, title, draw in charts:
+        figure, axis = plt.subplots(figsize=(6, 3.2), dpi=100)
+        draw(axis)
+        axis.set_title(title)
+        axis.tick_params(axis="x", labelrotation=45, labelsize=7)
+        figure.tight_layout()
+        figure.savefig(folder / name, format="png", metadata={"Software": None})
+        plt.close(figure)
+        paths.append(folder / name)
+    return paths
 
 
 def _sql_string(text: str) -> str:
@@ -278,8 +316,14 @@ def run(validate_dir: Path, out_dir: Path, params: Params, metrics_path: Path | 
         languages = sorted(set(tables["articles"]["language"].to_list()) - {"und"})
         header = card_header(layout, params, languages)
         write_text(card_text(header, tables, layout, params, build), build_dir / "README.md")
+        write_plots(tables["articles"], build_dir / "plots")
         if params.publish.duckdb:
             write_duckdb(build_dir, layout, params, build)
+        if not release.record(build_dir, out_dir, params.release.version, tables["articles"]):
+            shutil.rmtree(build_dir, ignore_errors=True)  # the same content is already published
+            return {"version": params.release.version, "unchanged": True,
+                    "rows": {name: sum(s["num_examples"] for s in layout[name].values()) for name in CONFIG_ORDER},
+                    "articles_by_split": {s: i["num_examples"] for s, i in layout["articles"].items()}}
         replace_dir(build_dir, out_dir)
     except BaseException:
         shutil.rmtree(build_dir, ignore_errors=True)
