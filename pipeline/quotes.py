@@ -20,6 +20,7 @@ from pathlib import Path
 # A quotation needs this many words; shorter quoted phrases are scare quotes or titles.
 MIN_QUOTE_WORDS = 5
 _PAIRS = {"\u201c": "\u201d", '"': '"', "\u00ab": "\u00bb", "\u201e": "\u201c", "\u2039": "\u203a"}
+_OPENER = re.compile("[" + "".join(_PAIRS) + "]")
 _WORD = re.compile(r"\w+")
 _NAME = r"(?:(?:the|la|le|el|der|die|il|o|a)\s+)?(?:[A-ZÀ-Ý][\w'’.-]*(?:\s+(?:al-|de\s+|van\s+|von\s+|da\s+|del\s+|di\s+)?[A-ZÀ-Ý][\w'’.-]*)*)"
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[A-ZÀ-Ý“\"«])")
@@ -48,27 +49,30 @@ def quote_spans(body: str) -> list[tuple[int, int]]:
     A quotation opened in a paragraph and not closed before the paragraph ends continues when
     the next paragraph opens with a quote mark; otherwise it is dropped (a stray mark)."""
     spans = []
-    i = 0
-    while i < len(body):
-        opener = body[i]
-        closer = _PAIRS.get(opener)
-        if closer is None or (opener == '"' and i > 0 and body[i - 1].isalnum()):
-            i += 1
+    position = 0
+    while (opening := _OPENER.search(body, position)) is not None:
+        i = opening.start()
+        closer = _PAIRS[body[i]]
+        if body[i] == '"' and i > 0 and body[i - 1].isalnum():
+            position = i + 1  # inches, or a closing straight quote: not an opening
             continue
-        start, j = i + 1, i + 1
-        while j < len(body) and body[j] != closer:
-            if body.startswith("\n\n", j):
-                after = j + 2
-                if after < len(body) and body[after] in _PAIRS:
-                    j = after + 1  # the quotation continues in the next paragraph
-                    continue
+        start = cursor = i + 1
+        span = None
+        while True:
+            close = body.find(closer, cursor)
+            paragraph = body.find("\n\n", cursor)
+            if close != -1 and (paragraph == -1 or close < paragraph):
+                span = (start, close)
                 break
-            j += 1
-        if j < len(body) and body[j] == closer:
-            spans.append((start, j))
-            i = j + 1
+            if paragraph != -1 and paragraph + 2 < len(body) and body[paragraph + 2] in _PAIRS:
+                cursor = paragraph + 3  # the quotation continues in the next paragraph
+                continue
+            break
+        if span:
+            spans.append(span)
+            position = span[1] + 1
         else:
-            i = start
+            position = start
     return spans
 
 
