@@ -271,6 +271,16 @@ def write_duckdb(out: Path, layout: dict, params: Params, build: dict) -> Path:
         for name, (comment, sql) in VIEWS.items():
             con.execute(f"CREATE VIEW {name} AS {sql}")
             con.execute(f"COMMENT ON VIEW {name} IS {_sql_string(comment)}")
+        # Full-text search: DuckDB's fts extension is not in the wheel and INSTALL needs the network,
+        # so it is used only when it is already installed; a plain-text search macro always exists.
+        con.execute("CREATE MACRO search_articles(q) AS TABLE SELECT id, title, language, word_count "
+                    "FROM articles WHERE title ILIKE '%' || q || '%' OR body ILIKE '%' || q || '%' ORDER BY id")
+        try:
+            con.execute("LOAD fts")
+            con.execute("PRAGMA create_fts_index('articles', 'id', 'title', 'body')")
+            build = {**build, "full_text_index": "fts (BM25) on articles.title, articles.body"}
+        except duckdb.Error:
+            build = {**build, "full_text_index": "none (fts extension not installed); use search_articles(q)"}
         con.execute("CREATE TABLE release_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
         info = {"name": params.release.name, "version": params.release.version,
                 "license": params.release.license, **{k: str(v) for k, v in build.items()}}

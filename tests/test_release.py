@@ -96,3 +96,22 @@ def test_a_conflict_is_one_line_with_exit_code_2(two_versions, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: version 1.1.0 is already published")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_readme_sql_queries_run_on_a_build(tmp_path):
+    """Every statement in the README's ```sql block runs against a freshly built sample release."""
+    import re
+
+    import duckdb
+
+    from tests.conftest import SAMPLE_DIR, run_pipeline
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```sql\n(.*?)```", readme, re.S).group(1)
+    statements = [s.strip() for s in re.sub(r"--[^\n]*", "", block).split(";") if s.strip()]
+    assert len(statements) >= 8
+    assert run_pipeline(SAMPLE_DIR, tmp_path / "out", "extract.ner=false") == 0
+    con = duckdb.connect(str(next((tmp_path / "out").glob("*.duckdb"))), read_only=True)
+    for statement in statements:
+        con.execute(statement).fetchall()
+    assert con.execute("SELECT count(*) FROM search_articles('council')").fetchall()[0][0] > 0
