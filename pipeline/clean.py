@@ -292,8 +292,10 @@ RUN_SHARE = 0.3
 
 
 def line_key(line: str) -> int:
-    """64-bit key of a folded line, for the corpus-wide template count."""
-    return xxhash.xxh3_64_intdigest(fold_for_compare(line).encode("utf-8"))
+    """64-bit key of a line for the corpus-wide template count: the line with spaces collapsed,
+    casefolded. Site templates repeat byte for byte, so no heavier folding is needed on this hot
+    path (every short line of the corpus)."""
+    return xxhash.xxh3_64_intdigest(" ".join(line.split()).casefold().encode("utf-8"))
 
 
 def clean_text(text: str, *, title_hint: str | None = None, template_keys: frozenset[int] = frozenset(),
@@ -329,7 +331,8 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
             reason = RemovalReason.SEPARATOR
         elif is_boilerplate(line, folded, lexicon):
             reason = RemovalReason.BOILERPLATE
-        elif template_keys and line_key(line) in template_keys:
+        elif template_keys and len(line.split()) <= params.template_max_words \
+                and line_key(line) in template_keys:
             reason = RemovalReason.TEMPLATE
         elif not paragraphs and is_byline(line):
             reason, byline = RemovalReason.BYLINE, byline or line
@@ -493,7 +496,7 @@ def count_line_keys(document_path: str, max_words: int) -> dict[int, int]:
     frame = pl.read_parquet(document_path, columns=["raw_text", "content_type"])
     for text in frame.filter(pl.col("content_type") == "text")["raw_text"]:
         counts.update({line_key(line) for line in text.split("\n")
-                       if line.strip() and len(line.split()) <= max_words})
+                       if line.strip() and line.count(" ") < 2 * max_words and len(line.split()) <= max_words})
     return dict(counts)
 
 
