@@ -20,7 +20,6 @@ Only signatures (32 bits x num_perm per article) and key columns cross shards.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -32,12 +31,11 @@ from pipeline.config import DedupParams, Params
 from pipeline.executor import map_shards
 from pipeline.io import shard_part_name, table_parts, write_parquet
 from pipeline.schema import ARTICLES, DUPLICATES, ENTITIES, QUOTES
-from pipeline.text import normalise_body
 
 STAGE = "dedup"
 _KEY_COLUMNS = ["id", "source_path", "published_at", "word_count", "content_sha256"]
-_WORD = re.compile(r"\w+")
 _ROLL = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the rolling shingle hash (golden ratio)
+_TOKEN_SEED = 20240101
 _CHUNK_ROWS = 65_536                   # shingles hashed at once: bounds the temporary matrix
 MAX_BUCKET = 64                        # a bucket this big pairs each member with its first 64 only
 
@@ -52,25 +50,44 @@ def permutations(params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def shingle_hashes(body: str, size: int, vocabulary: dict[str, int]) -> np.ndarray:
-    """64-bit hashes of the `size`-word shingles of the normalised body (one for short bodies)."""
-    tokens = _WORD.findall(normalise_body(body))
-    codes = np.fromiter((vocabulary.setdefault(t, xxhash.xxh3_64_intdigest(t.encode())) for t in tokens),
-                        dtype=np.uint64, count=len(tokens))
-    if len(codes) < size:
-        return np.array([xxhash.xxh3_64_intdigest(" ".join(tokens).encode())], dtype=np.uint64)
-    rolled = np.zeros(len(codes) - size + 1, dtype=np.uint64)
+def token_hashes(bodies: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(64-bit hashes of all word tokens, start offset of each body) for the bodies' normalised
+    text (NFKC, lower case, runs of word characters), vectorised in Polars. Polars' hash is
+    stable for the pinned Polars version (requirements.lock)."""
+    tokens = (pl.Series("body", bodies, dtype=pl.String).fill_null("")
+              .str.normalize("NFKC").str.to_lowercase().str.extract_all(r"\w+"))
+    lengths = tokens.list.len().fill_null(0).to_numpy().astype(np.int64)
+    flat = tokens.explode().drop_nulls()
+    hashes = flat.hash(seed=_TOKEN_SEED).to_numpy() if len(flat) else np.zeros(0, dtype=np.uint64)
+    return hashes.astype(np.uint64), np.concatenate([[0], np.cumsum(lengths)])
+
+
+def shingle_hashes_all(bodies: list[str], size: int) -> list[np.ndarray]:
+    """64-bit hashes of the `size`-token shingles of each body (a body shorter than `size`
+    tokens is one shingle of all its tokens; an empty body one fixed shingle)."""
+    codes, offsets = token_hashes(bodies)
+    rolled = np.zeros(max(len(codes) - size + 1, 0), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for offset in range(size):
             rolled = rolled * _ROLL + codes[offset:len(codes) - size + 1 + offset]
-    return rolled
+    out = []
+    for i in range(len(bodies)):
+        start, end = int(offsets[i]), int(offsets[i + 1])
+        if end - start >= size:
+            out.append(rolled[start:end - size + 1])
+        else:
+            with np.errstate(over="ignore"):
+                combined = np.uint64(0x51ED27)
+                for code in codes[start:end]:
+                    combined = combined * _ROLL + code
+            out.append(np.array([combined], dtype=np.uint64))
+    return out
 
 
 def minhash_signatures(bodies: list[str], params: DedupParams) -> np.ndarray:
     """MinHash signatures, one row of `num_perm` uint32 per body (vectorised over all shingles)."""
     a, b = permutations(params)
-    vocabulary: dict[str, int] = {}
-    per_doc = [shingle_hashes(body, params.shingle_size, vocabulary) for body in bodies]
+    per_doc = shingle_hashes_all(bodies, params.shingle_size)
     signatures = np.empty((len(bodies), params.num_perm), dtype=np.uint32)
     if not bodies:
         return signatures
