@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--in", dest="in_dir", required=True, metavar="DIR",
                          help="input folder (raw files for ingest, else the previous stage's folder)")
         sub.add_argument("--out", required=True, metavar="DIR", help="output folder of this stage")
+        if stage == "dedup":
+            sub.add_argument("--metrics", metavar="FILE", help="dedup metrics JSON to write (kinds, cluster sizes)")
         if stage == "validate":
             sub.add_argument("--clean", required=True, metavar="DIR", help="the clean stage's folder")
             sub.add_argument("--ingest", required=True, metavar="DIR", help="the ingest stage's folder")
@@ -143,7 +145,12 @@ def run_stage(stage: str, args, params: Params) -> dict:
     if stage == "extract":
         return _into_fresh(out_dir, lambda tmp: extract.run(in_dir, tmp, params, SCHEMAS_DIR / "lexicons"))
     if stage == "dedup":
-        return _into_fresh(out_dir, lambda tmp: dedup.run(in_dir, tmp, params))
+        counts = _into_fresh(out_dir, lambda tmp: dedup.run(in_dir, tmp, params))
+        if args.metrics:
+            from pipeline.io import write_json
+
+            write_json(counts, Path(args.metrics))
+        return counts
     if stage == "validate":
         return _into_fresh(out_dir, lambda tmp: validate.run(
             in_dir, Path(args.clean), Path(args.ingest), tmp, params, SCHEMAS_DIR / "expectations",
@@ -206,7 +213,9 @@ def print_summary(summary: dict, output: str, stream=sys.stdout) -> None:
         f"Published to {output}",
         f"  inputs        {summary['validate']['inputs']:>8}",
         f"  articles      {counts['articles']:>8}   (quotes {counts['quotes']}, entities {counts['entities']})",
-        f"  duplicates    {counts['duplicates']:>8}",
+        f"  duplicates    {counts['duplicates']:>8}   exact {summary['dedup']['exact']}, near "
+        f"{summary['dedup']['near']}; cluster sizes "
+        + ", ".join(f"{size}: {n}" for size, n in summary["dedup"]["cluster_sizes"].items()),
         f"  rejects       {counts['rejects']:>8}   "
         + ", ".join(f"{k} {v}" for k, v in summary["validate"]["rejects_by_reason"].items()),
         f"  removed lines {counts['removed_lines']:>8}",

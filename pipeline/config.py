@@ -82,9 +82,9 @@ class DedupParams:
     near: bool = True
     shingle_size: int = 5
     num_perm: int = 128
-    bands: int = 16
-    rows: int = 8
-    threshold: float = 0.7
+    bands: int = 32
+    rows: int = 4
+    threshold: float = 0.6
     seed: int = 1
     splits: dict[str, float] = field(
         default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1}

@@ -8,7 +8,7 @@ articles (with `split`), their quotes and entities (with the article's split), a
 2. Near: MinHash signatures (Broder 1997) over word shingles of the normalised body, computed per
    shard in the worker pool; LSH banding (Leskovec, Rajaraman & Ullman, *Mining of Massive
    Datasets*, ch. 3: `bands` bands of `rows` rows make pairs with Jaccard s candidates with
-   probability 1 - (1 - s^rows)^bands, an S-curve around (1/bands)^(1/rows) ≈ 0.71 for 16 x 8);
+   probability 1 - (1 - s^rows)^bands, an S-curve around (1/bands)^(1/rows) ≈ 0.42 for 32 x 4);
    candidate pairs come from grouping band hashes in Polars (never all pairs) and are kept when
    their estimated Jaccard is at least `dedup.threshold`; clusters by union-find.
 3. Canonical, deterministic: earliest `published_at` (unknown dates last), then the longest body

@@ -72,7 +72,7 @@ def test_rebuilding_gives_byte_identical_parquet(published, tmp_path):
     folder, _ = published
     again, _ = build(tmp_path, "again")
     assert digests(folder) == digests(again)
-    assert len(digests(folder)) == 2 + 1 + 1 + 1  # articles train/test, quotes, duplicates, rejects
+    assert len(digests(folder)) == 2 + 1 + 1 + 1 + 1  # articles train/test, quotes, duplicates, rejects, index
 
 
 def test_files_are_split_by_rows_per_file(tmp_path):
