@@ -9,8 +9,9 @@ articles (with `split`), their quotes and entities (with the article's split), a
    shard in the worker pool; LSH banding (Leskovec, Rajaraman & Ullman, *Mining of Massive
    Datasets*, ch. 3: `bands` bands of `rows` rows make pairs with Jaccard s candidates with
    probability 1 - (1 - s^rows)^bands, an S-curve around (1/bands)^(1/rows) ≈ 0.42 for 32 x 4);
-   candidate pairs come from grouping band hashes in Polars (never all pairs) and are kept when
-   their estimated Jaccard is at least `dedup.threshold`; clusters by union-find.
+   candidate pairs come from grouping band hashes in Polars, one band at a time (never all
+   pairs), and are kept when their estimated Jaccard is at least `dedup.threshold`; clusters by
+   union-find.
 3. Canonical, deterministic: earliest `published_at` (unknown dates last), then the longest body
    (`word_count`), then the smallest id. Everything else in the cluster goes to `duplicates`.
 4. Split: from sha256 of the canonical id, so no cluster straddles splits.
@@ -122,23 +123,33 @@ def signature_shard(article_path: str, ids: list[str], params: DedupParams) -> n
     return minhash_signatures([bodies[i] for i in ids], params)
 
 
-def candidate_pairs(bands: np.ndarray) -> pl.DataFrame:
-    """Pairs (left, right) of row numbers sharing at least one band hash, left < right.
+def band_candidates(band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (left, right) of row numbers with the same hash in one band, left < right.
 
     Buckets are grouped in Polars; a bucket of more than MAX_BUCKET rows pairs each member with
     its first MAX_BUCKET members only, which bounds the work on degenerate texts."""
-    if len(bands) < 2:
-        return pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32})
-    frame = pl.DataFrame({
-        "row": np.repeat(np.arange(len(bands), dtype=np.uint32), bands.shape[1]),
-        "band": np.tile(np.arange(bands.shape[1], dtype=np.uint16), len(bands)),
-        "hash": bands.reshape(-1),
-    })
-    buckets = (frame.group_by("band", "hash").agg(pl.col("row").sort())
-               .filter(pl.col("row").list.len() > 1).select("row"))
-    heads = buckets.select(pl.col("row").list.head(MAX_BUCKET).alias("left"), pl.col("row").alias("right"))
-    pairs = heads.explode("left").explode("right").filter(pl.col("left") < pl.col("right"))
-    return pairs.unique().sort("left", "right")
+    if len(band) < 2:
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32)
+    buckets = (pl.DataFrame({"row": np.arange(len(band), dtype=np.uint32), "hash": band})
+               .group_by("hash").agg(pl.col("row").sort()).filter(pl.col("row").list.len() > 1))
+    pairs = (buckets.select(pl.col("row").list.head(MAX_BUCKET).alias("left"), pl.col("row").alias("right"))
+             .explode("left").explode("right").filter(pl.col("left") < pl.col("right")))
+    return pairs["left"].to_numpy(), pairs["right"].to_numpy()
+
+
+def similar_pairs(signatures: np.ndarray, params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
+    """Verified near-duplicate pairs: candidates from each LSH band in turn, kept when their
+    estimated Jaccard is at least `dedup.threshold`. Only verified pairs are accumulated, so
+    memory is bounded by one band's candidates, not all of them."""
+    bands = band_hashes(signatures, params)
+    found = pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32})
+    for band in range(params.bands):
+        left, right = band_candidates(bands[:, band])
+        keep = estimated_jaccard(signatures, left, right) >= params.threshold
+        found = pl.concat([found, pl.DataFrame({"left": left[keep], "right": right[keep]},
+                                               schema=found.schema)]).unique()
+    found = found.sort("left", "right")
+    return found["left"].to_numpy(), found["right"].to_numpy()
 
 
 def estimated_jaccard(signatures: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -198,11 +209,8 @@ def plan(keys: pl.DataFrame, signatures: np.ndarray | None, params: DedupParams)
     reps = np.sort(exact_rep["rep"].to_numpy())
     labels = {int(r): int(r) for r in reps}
     if signatures is not None and len(reps) > 1:
-        rep_signatures = signatures[reps]
-        pairs = candidate_pairs(band_hashes(rep_signatures, params))
-        left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
-        keep = estimated_jaccard(rep_signatures, left, right) >= params.threshold
-        components = union_find(len(reps), left[keep], right[keep])
+        left, right = similar_pairs(signatures[reps], params)
+        components = union_find(len(reps), left, right)
         labels = {int(reps[i]): int(reps[c]) for i, c in enumerate(components)}
     keys = keys.with_columns(pl.col("rep").replace_strict(labels, return_dtype=pl.UInt32).alias("group"))
     canonical = canonical_order(keys).group_by("group", maintain_order=True).agg(
