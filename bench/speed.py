@@ -44,7 +44,7 @@ def measure(command: list[str], env: dict) -> dict:
                     info = member.memory_info()
                     times = member.cpu_times()
                     rss += info.rss
-                    cpu[member.pid] = times.user + times.system + times.children_user + times.children_system
+                    cpu[member.pid] = times.user + times.system  # last sample of each live process
                 except psutil.Error:
                     continue
             peak = max(peak, rss)
