@@ -1,192 +1,378 @@
 """Stage 4, dedup: exact and near-duplicate clusters, one canonical article each, splits by cluster.
 
-Reads extract's `articles`, `quotes` and `entities` shards; writes per shard the surviving
-articles (with `split`), their quotes and entities (with the article's split), and one
-`duplicates` table (article_id, source_path, duplicate_of, kind, similarity, split).
+Reads extract's `articles`, `quotes` and `entities` shards; writes, shard i in -> shard i out, the
+surviving (canonical) articles with `split`, their quotes and entities with the article's split,
+and one `duplicates` table (article_id, source_path, duplicate_of, kind, similarity, split).
 
-1. Exact: articles with the same sha256 of the normalised body (`content_sha256`) form a group.
-2. Near: MinHash signatures (Broder 1997) over word shingles of the normalised body, computed per
-   shard in the worker pool; LSH banding (Leskovec, Rajaraman & Ullman, *Mining of Massive
-   Datasets*, ch. 3: `bands` bands of `rows` rows make pairs with Jaccard s candidates with
-   probability 1 - (1 - s^rows)^bands, an S-curve around (1/bands)^(1/rows) ≈ 0.42 for 32 x 4);
-   candidate pairs come from grouping band hashes in Polars, one band at a time (never all
-   pairs), and are kept when their estimated Jaccard is at least `dedup.threshold`; clusters by
-   union-find.
-3. Canonical, deterministic: earliest `published_at` (unknown dates last), then the longest body
-   (`word_count`), then the smallest id. Everything else in the cluster goes to `duplicates`.
-4. Split: from sha256 of the canonical id, so no cluster straddles splits.
-Only signatures (32 bits x num_perm per article) and key columns cross shards.
+1. **Exact**: articles with the same `content_sha256` (sha256 of `text.normalise_body(body)`) form
+   a group; only its canonical member takes part in the near-duplicate search.
+2. **Near**: MinHash signatures (Broder 1997, "On the resemblance and containment of documents")
+   over word shingles of `dedup.shingle_size` tokens, computed per shard in the worker pool. The
+   `num_perm` values come from *one-permutation hashing* (Li, Owen & Zhang 2012, "One permutation
+   hashing", NeurIPS): each shingle is hashed once with a hash seeded by `dedup.seed` and lands in
+   one of `num_perm` bins; a bin keeps its minimum. Empty bins are filled by *optimal
+   densification* (Shrivastava 2017, ICML): bin j borrows from the first non-empty bin of a fixed
+   pseudo-random probe sequence of (j, attempt), so P[sig_A[j] == sig_B[j]] is the Jaccard
+   similarity of A and B, as with `num_perm` independent permutations, at the cost of one hash
+   per shingle instead of `num_perm` (measured 20x faster; see bench/dedup_scale.py).
+   LSH banding (Leskovec, Rajaraman & Ullman, *Mining of Massive Datasets*, ch. 3): `bands`
+   bands of `rows` values; a pair of Jaccard s shares a band with probability
+   1 - (1 - s^rows)^bands, an S-curve whose steepest point is near (1/bands)^(1/rows).
+   Candidates come from grouping each band's hashes in Polars (never all pairs; buckets are
+   capped, see `candidate_pairs`), are pre-filtered on the signature estimate and then checked
+   on the **exact** Jaccard of the two shingle sets: a pair is a near duplicate when it is at
+   least `dedup.threshold`. Clusters are the connected components of the verified pairs.
+3. **Canonical** (deterministic): earliest `published_at` (unknown dates last), then the longest
+   body (`word_count`), then the smallest `id`. Every other member goes to `duplicates`; its kind
+   and similarity are relative to the canonical: `exact` with 1.0 when its normalised body is the
+   canonical's, else `near` with the exact Jaccard of the two shingle sets (so an exact copy of a
+   member that is not the canonical is `near`; a member reached through a chain A~B~C can be
+   below the threshold).
+4. **Split**: from sha256 of the canonical id against `dedup.splits`, so no cluster straddles
+   splits.
+
+Only keys, band hashes, 16-bit signature sketches and the shingle sets of articles in candidate
+pairs cross shards; article, quote and entity rows stay in their shard.
+
+Tokens: the body is lower-cased and every ASCII non-alphanumeric character and every character of
+the Unicode punctuation blocks (Latin-1 punctuation, General Punctuation with typographic quotes
+and dashes, CJK and full-width punctuation) is a separator, so tokens are the runs of letters and
+digits of the normalised body. Scripts written without spaces (Chinese, Japanese, Thai) get one
+token per clause; word shingles suit them poorly.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import xxhash
 
 from pipeline.config import DedupParams, Params
 from pipeline.executor import map_shards
-from pipeline.io import shard_part_name, table_parts, write_parquet
+from pipeline.io import table_parts, write_parquet
 from pipeline.schema import ARTICLES, DUPLICATES, ENTITIES, QUOTES
 
 STAGE = "dedup"
-_KEY_COLUMNS = ["id", "source_path", "published_at", "word_count", "content_sha256"]
-_ROLL = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the rolling shingle hash (golden ratio)
-_TOKEN_SEED = 20240101
-_CHUNK_ROWS = 65_536                   # shingles hashed at once: bounds the temporary matrix
-MAX_BUCKET = 64                        # a bucket this big pairs each member with its first 64 only
+log = logging.getLogger(__name__)
+
+KEY_COLUMNS = ["id", "source_path", "published_at", "word_count", "content_sha256"]
+SEPARATORS = (r"[\x00-\x1F!-/:-@\[-\x60{-\x7F\u00A0-\u00BF\u2000-\u206F\u2E00-\u2E7F"
+              r"\u3000-\u303F\uFE30-\uFE4F\uFF01-\uFF0F\uFF1A-\uFF20\uFF3B-\uFF40\uFF5B-\uFF65]")
+TOKEN_SEED = 20_240_101        # seed of Polars' string hash of a token (stable for a pinned Polars)
+MAX_BUCKET = 32                # a bucket member is paired with at most the bucket's first 32 members
+ESTIMATE_MARGIN = 0.15         # pre-filter: estimated Jaccard >= threshold - margin (3.5 sd at 128)
+SKETCH_BITS = 16               # signature values kept per article for the estimate (b-bit MinHash)
+PAIR_COMPACT = 8_000_000       # candidate keys accumulated before duplicates are dropped
+JOIN_BUDGET = 4_000_000        # shingle rows joined at once in the exact Jaccard check
+
+_U64 = np.uint64
+_MASK32 = _U64(0xFFFFFFFF)
+_EMPTY = _U64(1 << 32)         # marks an empty bin (signature values are < 2^32)
+_ROLL = _U64(0x9E3779B97F4A7C15)
+_SHORT = _U64(0x51ED270B8A3C5F21)   # start value of the one shingle of a body shorter than a shingle
+_SALT_BINS, _SALT_PROBE, _SALT_BAND = 0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x8EBC6AF09C88C6E3
 
 
-def permutations(params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
-    """The (a, b) coefficients of the `num_perm` hash functions h(x) = ((a x + b) mod 2^64) >> 32,
-    multiply-shift hashing (Dietzfelbinger et al. 1997), a odd; drawn from a generator seeded with
-    `dedup.seed`."""
-    rng = np.random.default_rng(params.seed)
-    a = rng.integers(0, 2**64, size=params.num_perm, dtype=np.uint64, endpoint=False) | np.uint64(1)
-    b = rng.integers(0, 2**64, size=params.num_perm, dtype=np.uint64, endpoint=False)
-    return a, b
+# --- hashing helpers --------------------------------------------------------------------------
 
-
-def token_hashes(bodies: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(64-bit hashes of all word tokens, start offset of each body) for the bodies' normalised
-    text (NFKC, lower case, runs of word characters), vectorised in Polars. Polars' hash is
-    stable for the pinned Polars version (requirements.lock)."""
-    tokens = (pl.Series("body", bodies, dtype=pl.String).fill_null("")
-              .str.normalize("NFKC").str.to_lowercase().str.extract_all(r"\w+"))
-    lengths = tokens.list.len().fill_null(0).to_numpy().astype(np.int64)
-    flat = tokens.explode().drop_nulls()
-    hashes = flat.hash(seed=_TOKEN_SEED).to_numpy() if len(flat) else np.zeros(0, dtype=np.uint64)
-    return hashes.astype(np.uint64), np.concatenate([[0], np.cumsum(lengths)])
-
-
-def shingle_hashes_all(bodies: list[str], size: int) -> list[np.ndarray]:
-    """64-bit hashes of the `size`-token shingles of each body (a body shorter than `size`
-    tokens is one shingle of all its tokens; an empty body one fixed shingle)."""
-    codes, offsets = token_hashes(bodies)
-    rolled = np.zeros(max(len(codes) - size + 1, 0), dtype=np.uint64)
+def mix64(values: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser (Steele, Lea & Flood 2014; constants of Vigna's splitmix64):
+    a bijective 64-bit mixer, applied element-wise to a uint64 array."""
+    z = np.asarray(values, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for offset in range(size):
-            rolled = rolled * _ROLL + codes[offset:len(codes) - size + 1 + offset]
-    out = []
-    for i in range(len(bodies)):
-        start, end = int(offsets[i]), int(offsets[i + 1])
-        if end - start >= size:
-            out.append(rolled[start:end - size + 1])
-        else:
-            with np.errstate(over="ignore"):
-                combined = np.uint64(0x51ED27)
-                for code in codes[start:end]:
-                    combined = combined * _ROLL + code
-            out.append(np.array([combined], dtype=np.uint64))
-    return out
+        z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
+        return z ^ (z >> _U64(31))
 
 
-def minhash_signatures(bodies: list[str], params: DedupParams) -> np.ndarray:
-    """MinHash signatures, one row of `num_perm` uint32 per body (vectorised over all shingles)."""
-    a, b = permutations(params)
-    per_doc = shingle_hashes_all(bodies, params.shingle_size)
-    signatures = np.empty((len(bodies), params.num_perm), dtype=np.uint32)
-    if not bodies:
-        return signatures
-    doc_start = 0
-    while doc_start < len(per_doc):
-        doc_end, rows = doc_start, 0
-        while doc_end < len(per_doc) and (rows == 0 or rows + len(per_doc[doc_end]) <= _CHUNK_ROWS):
-            rows += len(per_doc[doc_end])
-            doc_end += 1
-        shingles = np.concatenate(per_doc[doc_start:doc_end])
+def _seed_key(seed: int, salt: int) -> np.uint64:
+    return mix64(np.array([(seed ^ salt) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))[0]
+
+
+def _fastrange(values: np.ndarray, n: int) -> np.ndarray:
+    """Map uint64 hashes to [0, n) with their high 32 bits (Lemire 2019, multiply-shift range)."""
+    with np.errstate(over="ignore"):
+        return (((values >> _U64(32)) * _U64(n)) >> _U64(32)).astype(np.int64)
+
+
+# --- tokens and shingles ----------------------------------------------------------------------
+
+def token_hashes(bodies: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(64-bit hash of every token in body order, token count of each body), vectorised in Polars.
+
+    Reads the body strings (null = empty). Token hashes are Polars' string hash with a fixed seed,
+    which is stable for the pinned Polars version (a test pins known values)."""
+    bodies = pl.Series("body", bodies, dtype=pl.String).fill_null("")
+    tokens = bodies.str.replace_all(SEPARATORS, " ").str.to_lowercase().str.split(" ")
+    raw_counts = tokens.list.len().fill_null(0).to_numpy().astype(np.int64)
+    flat = tokens.explode()
+    if flat.len() == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(len(bodies), dtype=np.int64)
+    keep = (flat.str.len_bytes().fill_null(0) > 0).to_numpy()
+    hashes = flat.hash(seed=TOKEN_SEED).to_numpy().astype(np.uint64)[keep]
+    doc = np.repeat(np.arange(len(bodies), dtype=np.int64), raw_counts)[keep]
+    return hashes, np.bincount(doc, minlength=len(bodies)).astype(np.int64)
+
+
+def shingle_hashes(tokens: np.ndarray, counts: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(64-bit hash of every `size`-token shingle, the body each belongs to), bodies in order.
+
+    A body of n >= size tokens has n - size + 1 shingles; a shorter body (empty included) has one
+    shingle made of all its tokens, so every body has a non-empty shingle set."""
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    doc_of_token = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    windows = len(tokens) - size + 1
+    parts_hash, parts_doc = [], []
+    if windows > 0:
+        rolled = tokens[:windows].copy()
         with np.errstate(over="ignore"):
-            hashed = (shingles[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)
-        offsets = np.cumsum([0] + [len(h) for h in per_doc[doc_start:doc_end - 1]])
-        signatures[doc_start:doc_end] = np.minimum.reduceat(hashed, offsets, axis=0)
-        doc_start = doc_end
-    return signatures
+            for offset in range(1, size):
+                rolled = rolled * _ROLL + tokens[offset:offset + windows]
+        doc = doc_of_token[:windows]
+        valid = np.arange(windows) - starts[doc] <= counts[doc] - size
+        parts_hash.append(rolled[valid])
+        parts_doc.append(doc[valid])
+    short = np.flatnonzero(counts < size)
+    if len(short):
+        combined = np.full(len(short), _SHORT, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for offset in range(size - 1):
+                take = offset < counts[short]
+                combined[take] = combined[take] * _ROLL + tokens[starts[short][take] + offset]
+        parts_hash.append(combined)
+        parts_doc.append(short)
+    if not parts_hash:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    return mix64(np.concatenate(parts_hash)), np.concatenate(parts_doc)
 
 
-def band_hashes(signatures: np.ndarray, params: DedupParams) -> np.ndarray:
-    """One 64-bit hash per band of `rows` signature values: shape (articles, bands)."""
-    out = np.empty((len(signatures), params.bands), dtype=np.uint64)
-    for band in range(params.bands):
-        block = np.ascontiguousarray(signatures[:, band * params.rows:(band + 1) * params.rows])
-        out[:, band] = [xxhash.xxh3_64_intdigest(row.tobytes(), seed=band) for row in block]
+def body_shingles(bodies: pl.Series, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle hashes and their body index for a Series of bodies (see `shingle_hashes`)."""
+    tokens, counts = token_hashes(bodies)
+    return shingle_hashes(tokens, counts, size)
+
+
+# --- MinHash signatures and LSH bands ---------------------------------------------------------
+
+def minhash_signatures(bodies: pl.Series | list[str], params: DedupParams) -> np.ndarray:
+    """MinHash signatures of the bodies: shape (len(bodies), num_perm), uint32.
+
+    One-permutation hashing with optimal densification (see the module docstring); the hash and
+    the probe sequences are derived from `params.seed` only, so a body's signature does not
+    depend on the other bodies of its shard."""
+    bodies = pl.Series("body", bodies, dtype=pl.String)
+    n, k = len(bodies), params.num_perm
+    shingles, doc = body_shingles(bodies, params.shingle_size)
+    hashed = mix64(shingles ^ _seed_key(params.seed, _SALT_BINS))
+    bins = _fastrange(hashed, k)
+    raw = np.full(n * k, _EMPTY, dtype=np.uint64)
+    np.minimum.at(raw, doc * k + bins, hashed & _MASK32)
+    raw = raw.reshape(n, k)
+    return densify(raw, params.seed).astype(np.uint32)
+
+
+def densify(raw: np.ndarray, seed: int) -> np.ndarray:
+    """Fill the empty bins (value 2^32) of one-permutation signatures (optimal densification).
+
+    Empty bin j of a body takes the value of bin probe(j, t) for the first attempt t = 0, 1, ...
+    whose bin is non-empty in that body; probe depends on (seed, j, t) only. Every body has at
+    least one non-empty bin; after 32 * num_perm attempts (probability < e^-32 per bin) the
+    first non-empty bin is used."""
+    k = raw.shape[1]
+    out = raw.copy()
+    docs, bins = np.nonzero(raw == _EMPTY)
+    key = _seed_key(seed, _SALT_PROBE)
+    attempt = 0
+    while len(docs) and attempt < 32 * k:
+        with np.errstate(over="ignore"):
+            probe = _fastrange(mix64((bins.astype(np.uint64) << _U64(32)) + _U64(attempt) ^ key), k)
+        values = raw[docs, probe]
+        found = values != _EMPTY
+        out[docs[found], bins[found]] = values[found]
+        docs, bins = docs[~found], bins[~found]
+        attempt += 1
+    if len(docs):
+        first = np.argmax(raw[docs] != _EMPTY, axis=1)
+        out[docs, bins] = raw[docs, first]
     return out
 
 
-def signature_shard(article_path: str, ids: list[str], params: DedupParams) -> np.ndarray:
-    """Signatures of the articles `ids` of one extract shard, in the order of `ids`."""
-    frame = pl.read_parquet(article_path, columns=["id", "body"])
-    bodies = dict(frame.iter_rows())
-    return minhash_signatures([bodies[i] for i in ids], params)
+def band_hashes(signatures: np.ndarray, params: DedupParams) -> pl.DataFrame:
+    """One 64-bit hash per band of `rows` consecutive signature values.
+
+    Returns a frame with one UInt64 column per band, `band_00` ... (a row per signature row)."""
+    n = len(signatures)
+    values = signatures.reshape(n, params.bands, params.rows).astype(np.uint64)
+    keys = mix64(np.arange(params.bands, dtype=np.uint64) ^ _seed_key(params.seed, _SALT_BAND))
+    hashed = np.broadcast_to(keys, (n, params.bands)).copy()
+    with np.errstate(over="ignore"):
+        for row in range(params.rows):
+            hashed = mix64(hashed * _ROLL + values[:, :, row])
+    return pl.DataFrame({band_name(b): hashed[:, b] for b in range(params.bands)},
+                        schema={band_name(b): pl.UInt64 for b in range(params.bands)})
 
 
-def band_candidates(band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (left, right) of row numbers with the same hash in one band, left < right.
-
-    Buckets are grouped in Polars; a bucket of more than MAX_BUCKET rows pairs each member with
-    its first MAX_BUCKET members only, which bounds the work on degenerate texts."""
-    if len(band) < 2:
-        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32)
-    buckets = (pl.DataFrame({"row": np.arange(len(band), dtype=np.uint32), "hash": band})
-               .group_by("hash").agg(pl.col("row").sort()).filter(pl.col("row").list.len() > 1))
-    pairs = (buckets.select(pl.col("row").list.head(MAX_BUCKET).alias("left"), pl.col("row").alias("right"))
-             .explode("left").explode("right").filter(pl.col("left") < pl.col("right")))
-    return pairs["left"].to_numpy(), pairs["right"].to_numpy()
+def band_name(band: int) -> str:
+    return f"band_{band:02d}"
 
 
-def similar_pairs(signatures: np.ndarray, params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
-    """Verified near-duplicate pairs: candidates from each LSH band in turn, kept when their
-    estimated Jaccard is at least `dedup.threshold`. Only verified pairs are accumulated, so
-    memory is bounded by one band's candidates, not all of them."""
-    bands = band_hashes(signatures, params)
-    found = pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32})
-    for band in range(params.bands):
-        left, right = band_candidates(bands[:, band])
-        keep = estimated_jaccard(signatures, left, right) >= params.threshold
-        found = pl.concat([found, pl.DataFrame({"left": left[keep], "right": right[keep]},
-                                               schema=found.schema)]).unique()
-    found = found.sort("left", "right")
-    return found["left"].to_numpy(), found["right"].to_numpy()
+def sketch(signatures: np.ndarray) -> np.ndarray:
+    """The low SKETCH_BITS bits of each signature value (b-bit MinHash, Li & König 2010), kept
+    for the Jaccard estimate that pre-filters candidate pairs: 2 bytes per value instead of 4."""
+    return (signatures & np.uint32((1 << SKETCH_BITS) - 1)).astype(np.uint16)
 
 
-def estimated_jaccard(signatures: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Share of equal signature values for each pair of rows (the MinHash Jaccard estimate)."""
-    if len(left) == 0:
-        return np.zeros(0)
-    return (signatures[left] == signatures[right]).mean(axis=1)
+def estimated_jaccard(sketches: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """MinHash estimate of the Jaccard similarity of row pairs from b-bit sketches.
+
+    Equal b-bit values occur with probability J + (1 - J) 2^-b, so the share of equal values is
+    corrected as (share - 2^-b) / (1 - 2^-b) (Li & König 2010)."""
+    out = np.zeros(len(left), dtype=np.float64)
+    chunk = 1 << 18
+    for start in range(0, len(left), chunk):
+        l, r = left[start:start + chunk], right[start:start + chunk]
+        out[start:start + chunk] = (sketches[l] == sketches[r]).mean(axis=1)
+    chance = 2.0 ** -SKETCH_BITS
+    return np.clip((out - chance) / (1 - chance), 0.0, 1.0)
 
 
-def union_find(count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Component label (smallest member row) of each of `count` rows joined by the pairs."""
-    parent = np.arange(count)
+# --- candidate pairs, verification, clusters --------------------------------------------------
 
-    def find(x: int) -> int:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
+def candidate_pairs(bands: pl.DataFrame) -> pl.DataFrame:
+    """Pairs of rows that share the hash of at least one band: columns left < right (UInt32),
+    unique, sorted.
 
-    for l, r in zip(left.tolist(), right.tolist()):
-        a, b = find(l), find(r)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    return np.array([find(i) for i in range(count)])
+    Reads the `band_*` columns (row i of the frame is item i). Each band is grouped on its own in
+    Polars, so memory is one band at a time and no all-pairs product is formed. A bucket of n
+    rows yields all its n(n-1)/2 pairs when n <= MAX_BUCKET + 1; a larger bucket pairs each
+    member only with the bucket's first MAX_BUCKET members (smallest rows), at most
+    MAX_BUCKET * n pairs: large clusters stay connected through those heads, and a degenerate
+    bucket (thousands of bodies sharing a template) costs linear, not quadratic, work."""
+    empty = pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32})
+    if bands.height < 2:
+        return empty
+    rows = pl.Series("row", np.arange(bands.height, dtype=np.uint32))
+    collected: list[np.ndarray] = []
+    pending = 0
+    for name in (c for c in bands.columns if c.startswith("band_")):
+        buckets = (pl.DataFrame([rows, bands[name].alias("hash")])
+                   .group_by("hash").agg(pl.col("row").sort())
+                   .filter(pl.col("row").list.len() > 1))
+        if buckets.height == 0:
+            continue
+        pairs = (buckets.select(pl.col("row").list.head(MAX_BUCKET).alias("left"), pl.col("row").alias("right"))
+                 .explode("left").explode("right").filter(pl.col("left") < pl.col("right")))
+        keys = (pairs["left"].cast(pl.UInt64).to_numpy() << _U64(32)) | pairs["right"].cast(pl.UInt64).to_numpy()
+        collected.append(keys)
+        pending += len(keys)
+        if pending > PAIR_COMPACT:
+            collected = [np.unique(np.concatenate(collected))]
+            pending = len(collected[0])
+    if not collected:
+        return empty
+    keys = np.unique(np.concatenate(collected))
+    return pl.DataFrame({"left": (keys >> _U64(32)).astype(np.uint32), "right": (keys & _MASK32).astype(np.uint32)})
+
+
+def exact_jaccard(pairs: pl.DataFrame, shingle_sets: pl.DataFrame) -> np.ndarray:
+    """Exact Jaccard similarity |A & B| / |A | B| of the shingle sets of each pair.
+
+    Reads pairs (left, right) and shingle_sets (row, shingle; unique per row, every row of a pair
+    present). Intersections are counted with a Polars join, in batches of about JOIN_BUDGET
+    joined rows."""
+    if pairs.height == 0:
+        return np.zeros(0, dtype=np.float64)
+    sets = shingle_sets.select(pl.col("row").cast(pl.UInt32), pl.col("shingle").cast(pl.UInt64))
+    sizes = sets.group_by("row").len()
+    numbered = (pairs.select(pl.col("left").cast(pl.UInt32), pl.col("right").cast(pl.UInt32)).with_row_index("pair")
+                .join(sizes.rename({"row": "left", "len": "left_size"}), on="left", how="left", maintain_order="left")
+                .join(sizes.rename({"row": "right", "len": "right_size"}), on="right", how="left", maintain_order="left"))
+    budget = np.cumsum(numbered["left_size"].fill_null(0).to_numpy())
+    batch_of = (budget // JOIN_BUDGET).astype(np.int64)
+    common = np.zeros(numbered.height, dtype=np.int64)
+    for batch in np.unique(batch_of):
+        part = numbered.filter(pl.Series(batch_of == batch)).select("pair", "left", "right")
+        counted = (part.join(sets, left_on="left", right_on="row")
+                   .join(sets, left_on=["right", "shingle"], right_on=["row", "shingle"], how="semi")
+                   .group_by("pair").len())
+        common[counted["pair"].to_numpy()] = counted["len"].to_numpy()
+    union = numbered["left_size"].fill_null(0).to_numpy() + numbered["right_size"].fill_null(0).to_numpy() - common
+    return np.where(union > 0, common / np.maximum(union, 1), 0.0)
+
+
+def likely_pairs(pairs: pl.DataFrame, sketches: np.ndarray, threshold: float) -> pl.DataFrame:
+    """The candidate pairs (left, right) whose signature estimate is at least
+    threshold - ESTIMATE_MARGIN: the cheap filter before the exact check."""
+    if pairs.height == 0:
+        return pairs
+    estimate = estimated_jaccard(sketches, pairs["left"].to_numpy(), pairs["right"].to_numpy())
+    return pairs.filter(pl.Series(estimate >= threshold - ESTIMATE_MARGIN))
+
+
+def verify_pairs(pairs: pl.DataFrame, shingle_sets: pl.DataFrame, threshold: float) -> pl.DataFrame:
+    """The pairs that are near duplicates: columns left, right, similarity, where similarity is
+    the exact Jaccard of the shingle sets and at least `threshold`.
+
+    Reads pairs (left, right) and shingle_sets (row, shingle) covering every row of the pairs."""
+    schema = {"left": pl.UInt32, "right": pl.UInt32, "similarity": pl.Float64}
+    if pairs.height == 0:
+        return pl.DataFrame(schema=schema)
+    similarity = exact_jaccard(pairs, shingle_sets)
+    return (pairs.with_columns(pl.Series("similarity", similarity))
+            .filter(pl.col("similarity") >= threshold).cast(schema))
+
+
+def clusters(pairs: pl.DataFrame, count: int) -> pl.DataFrame:
+    """Connected components of `count` rows joined by pairs (left, right): columns row, cluster,
+    where cluster is the smallest row of the component.
+
+    Vectorised union-find: every edge hooks the larger of its two roots under the smaller
+    (np.minimum.at), then pointer jumping makes every row point at its root (Shiloach & Vishkin
+    1982); repeated until every edge has one root at both ends."""
+    labels = np.arange(count, dtype=np.int64)
+    left = pairs["left"].to_numpy().astype(np.int64) if pairs.height else np.zeros(0, dtype=np.int64)
+    right = pairs["right"].to_numpy().astype(np.int64) if pairs.height else np.zeros(0, dtype=np.int64)
+    while len(left):
+        root_l, root_r = labels[left], labels[right]
+        differ = root_l != root_r
+        if not differ.any():
+            break
+        low = np.minimum(root_l[differ], root_r[differ])
+        np.minimum.at(labels, root_l[differ], low)
+        np.minimum.at(labels, root_r[differ], low)
+        while True:
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
+    return pl.DataFrame({"row": np.arange(count, dtype=np.int64), "cluster": labels})
 
 
 def canonical_order(articles: pl.DataFrame) -> pl.DataFrame:
-    """`articles` sorted so that the canonical member of any cluster comes first."""
+    """`articles` sorted so that the canonical member of any cluster comes first: earliest
+    published_at (nulls last), then largest word_count, then smallest id."""
     return articles.sort(["published_at", "word_count", "id"], descending=[False, True, False],
                          nulls_last=True, maintain_order=True)
 
 
+def choose_canonical(members: pl.DataFrame) -> pl.DataFrame:
+    """The canonical member of every cluster.
+
+    Reads cluster, id, published_at, word_count; returns cluster and canonical (the chosen id),
+    one row per cluster, by the rule of `canonical_order`."""
+    return (canonical_order(members).group_by("cluster", maintain_order=True)
+            .agg(pl.col("id").first().alias("canonical")))
+
+
 def split_of(cluster_id: str, splits: dict[str, float]) -> str:
-    """The split of a cluster: sha256 of its canonical id as a point in [0, 1) against the shares."""
-    point = int.from_bytes(hashlib.sha256(cluster_id.encode()).digest()[:8], "big") / 2**64
+    """The split of a cluster: the first 8 bytes of sha256(canonical id) as a point in [0, 1),
+    placed against the cumulative shares of `splits` (in their params.yaml order)."""
+    point = int.from_bytes(hashlib.sha256(cluster_id.encode("utf-8")).digest()[:8], "big") / 2**64
     edge = 0.0
     for name, share in splits.items():
         edge += share
@@ -195,77 +381,185 @@ def split_of(cluster_id: str, splits: dict[str, float]) -> str:
     return list(splits)[-1]
 
 
-def plan(keys: pl.DataFrame, signatures: np.ndarray | None, params: DedupParams) -> pl.DataFrame:
+def assign_splits(canonical_ids: pl.Series, splits: dict[str, float]) -> pl.Series:
+    """`split` for each canonical id (see `split_of`); never Python's salted hash()."""
+    return pl.Series("split", [split_of(c, splits) for c in canonical_ids.to_list()], dtype=pl.String)
+
+
+# --- the plan: which article is kept, which is a duplicate of which ---------------------------
+
+def exact_groups(keys: pl.DataFrame) -> pl.DataFrame:
+    """The representative of each group of identical content: columns content_sha256, rep (row
+    of its canonical-order first member) and id (that member's id), sorted by id.
+
+    Reads row, id, published_at, word_count, content_sha256."""
+    return (canonical_order(keys).group_by("content_sha256", maintain_order=True)
+            .agg(pl.col("row").first().alias("rep"), pl.col("id").first())
+            .sort("id"))
+
+
+def plan(keys: pl.DataFrame, bands: pl.DataFrame | None, sketches: np.ndarray | None,
+         shingle_sets_of: Callable[[np.ndarray], pl.DataFrame] | None, params: DedupParams
+         ) -> tuple[pl.DataFrame, dict]:
     """Cluster assignment of every article.
 
-    Reads id, published_at, word_count, content_sha256 (and signature rows aligned with `keys`,
-    or None to skip near duplicates); returns id, canonical, kind (canonical|exact|near),
-    similarity and split, one row per article, sorted by id.
+    Reads keys (id, published_at, word_count, content_sha256; row i is article i), the band
+    hashes and sketches of the same rows, and `shingle_sets_of(rows)` returning (row, shingle)
+    for the given article rows; with bands None only exact duplicates are found. Returns
+    (assignment, counts): assignment has id, canonical, kind (canonical | exact | near),
+    similarity and split, one row per article, sorted by id; counts has candidate_pairs,
+    likely_pairs and verified_pairs.
+
+    Near-duplicate search runs over one representative per exact group, indexed by position in
+    id order, so its result does not depend on how the articles were sharded.
     """
-    keys = keys.with_row_index("row")
-    exact_rep = canonical_order(keys).group_by("content_sha256", maintain_order=True).agg(
-        pl.col("row").first().alias("rep"))
-    keys = keys.join(exact_rep, on="content_sha256")
-    reps = np.sort(exact_rep["rep"].to_numpy())
-    labels = {int(r): int(r) for r in reps}
-    if signatures is not None and len(reps) > 1:
-        left, right = similar_pairs(signatures[reps], params)
-        components = union_find(len(reps), left, right)
-        labels = {int(reps[i]): int(reps[c]) for i, c in enumerate(components)}
-    keys = keys.with_columns(pl.col("rep").replace_strict(labels, return_dtype=pl.UInt32).alias("group"))
-    canonical = canonical_order(keys).group_by("group", maintain_order=True).agg(
-        pl.col("row").first().alias("canonical_row"), pl.col("id").first().alias("canonical"),
-        pl.col("content_sha256").first().alias("canonical_sha256"))
-    keys = keys.join(canonical, on="group")
-    if signatures is not None:
-        similar = estimated_jaccard(signatures, keys["row"].to_numpy(), keys["canonical_row"].to_numpy())
-    else:
-        similar = np.ones(keys.height)
-    keys = keys.with_columns(pl.Series("estimate", similar))
-    kind = (pl.when(pl.col("row") == pl.col("canonical_row")).then(pl.lit("canonical"))
+    keys = keys.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+    groups = exact_groups(keys)
+    rep_rows = groups["rep"].to_numpy()
+    counts = {"candidate_pairs": 0, "likely_pairs": 0, "verified_pairs": 0}
+    near = pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32, "similarity": pl.Float64})
+    sets = pl.DataFrame(schema={"row": pl.UInt32, "shingle": pl.UInt64})
+    if bands is not None and sketches is not None and shingle_sets_of is not None and len(rep_rows) > 1:
+        candidates = candidate_pairs(bands[rep_rows])
+        likely = likely_pairs(candidates, sketches[rep_rows], params.threshold)
+        involved = np.unique(np.concatenate([likely["left"].to_numpy(), likely["right"].to_numpy()]))
+        if len(involved):
+            sets = (shingle_sets_of(rep_rows[involved])
+                    .join(pl.DataFrame({"row": rep_rows[involved], "position": involved.astype(np.uint32)}),
+                          on="row")
+                    .select(pl.col("position").alias("row"), "shingle"))
+        near = verify_pairs(likely, sets, params.threshold)
+        counts.update(candidate_pairs=candidates.height, likely_pairs=likely.height, verified_pairs=near.height)
+    components = clusters(near, len(rep_rows))
+    position = pl.DataFrame({"rep": rep_rows, "position": np.arange(len(rep_rows), dtype=np.int64),
+                             "cluster": components["cluster"].to_numpy()})
+    keys = (keys.join(groups.select("content_sha256", "rep"), on="content_sha256", how="left")
+            .join(position, on="rep", how="left"))
+    canonical = choose_canonical(keys)
+    keys = keys.join(canonical, on="cluster", how="left")
+    canonical_keys = keys.filter(pl.col("id") == pl.col("canonical")).select(
+        "cluster", pl.col("position").alias("canonical_position"),
+        pl.col("content_sha256").alias("canonical_sha256"))
+    keys = keys.join(canonical_keys, on="cluster", how="left")
+    kind = (pl.when(pl.col("id") == pl.col("canonical")).then(pl.lit("canonical"))
             .when(pl.col("content_sha256") == pl.col("canonical_sha256")).then(pl.lit("exact"))
             .otherwise(pl.lit("near")))
-    out = keys.with_columns(kind.alias("kind"))
-    out = out.with_columns(
-        pl.when(pl.col("kind") == "near").then(pl.col("estimate").round(4)).otherwise(1.0).alias("similarity"),
-        pl.col("canonical").map_elements(lambda c: split_of(c, params.splits), return_dtype=pl.String)
-        .alias("split"))
-    return out.select("id", "canonical", "kind", "similarity", "split").sort("id")
+    keys = keys.with_columns(kind.alias("kind"))
+    members = keys.filter(pl.col("kind") == "near")
+    to_canonical = exact_jaccard(
+        members.select(pl.col("position").cast(pl.UInt32).alias("left"),
+                       pl.col("canonical_position").cast(pl.UInt32).alias("right")), sets)
+    similarity = pl.DataFrame({"id": members["id"], "near_similarity": np.round(to_canonical, 4)},
+                              schema={"id": pl.String, "near_similarity": pl.Float64})
+    splits = canonical.with_columns(assign_splits(canonical["canonical"], params.splits)).select("cluster", "split")
+    assignment = (keys.join(similarity, on="id", how="left").join(splits, on="cluster", how="left")
+                  .with_columns(pl.col("near_similarity").fill_null(1.0).alias("similarity")))
+    return assignment.select("id", "canonical", "kind", "similarity", "split").sort("id"), counts
 
 
 def duplicates_frame(assignment: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
-    """The `duplicates` table from a plan: every non-canonical article."""
-    members = assignment.filter(pl.col("kind") != "canonical").join(keys.select("id", "source_path"), on="id")
+    """The `duplicates` table: every non-canonical article with its canonical, kind, similarity
+    and split. Reads assignment (id, canonical, kind, similarity, split) and keys (id,
+    source_path)."""
+    members = assignment.filter(pl.col("kind") != "canonical").join(
+        keys.select("id", "source_path"), on="id", how="left")
     return DUPLICATES.conform(members.select(
         pl.col("id").alias("article_id"), "source_path", pl.col("canonical").alias("duplicate_of"),
         "kind", "similarity", "split"))
 
 
+def cluster_counts(assignment: pl.DataFrame) -> dict:
+    """Counts for the run summary and metrics: kept articles, exact and near duplicates, clusters
+    of two or more articles, and the distribution of cluster sizes ({size: clusters})."""
+    sizes = Counter(assignment.group_by("canonical").len()["len"].to_list())
+    kinds = Counter(assignment["kind"].to_list())
+    return {"articles": kinds.get("canonical", 0), "exact": kinds.get("exact", 0),
+            "near": kinds.get("near", 0), "clusters": sum(n for size, n in sizes.items() if size > 1),
+            "cluster_sizes": {str(size): sizes[size] for size in sorted(sizes)}}
+
+
+# --- shard tasks (module level, picklable; they take paths and return small results) ----------
+
+def signature_shard(article_path: str, params: DedupParams, near: bool) -> tuple:
+    """Keys of one extract articles shard and, when `near`, its band hashes and sketches:
+    (keys frame, bands frame or None, sketches array or None), rows in file order."""
+    columns = KEY_COLUMNS + (["body"] if near else [])
+    frame = pl.read_parquet(article_path, columns=columns)
+    keys = frame.select(KEY_COLUMNS)
+    if not near:
+        return keys, None, None
+    signatures = minhash_signatures(frame["body"], params)
+    return keys, band_hashes(signatures, params), sketch(signatures)
+
+
+def shingle_set_shard(article_path: str, rows_in_shard: list[int], first_row: int, size: int) -> pl.DataFrame:
+    """Shingle sets (row, shingle; unique per row) of the given rows of one articles shard; rows
+    are numbered globally (first_row + position in the shard)."""
+    bodies = pl.read_parquet(article_path, columns=["body"])["body"].gather(rows_in_shard)
+    shingles, doc = body_shingles(bodies, size)
+    rows = np.asarray(rows_in_shard, dtype=np.int64)[doc] + first_row
+    return pl.DataFrame({"row": rows, "shingle": shingles}).unique().sort("row", "shingle")
+
+
+def write_shard(extract_dir: str, part_name: str, out_dir: str, kept: pl.DataFrame) -> dict:
+    """Write one shard's surviving articles (with split) and their quotes and entities.
+
+    Reads the shard's articles, quotes and entities from `extract_dir` (a missing quotes or
+    entities part is an empty table) and `kept` (id, split)."""
+    extract, out = Path(extract_dir), Path(out_dir)
+    articles = pl.read_parquet(extract / "articles" / part_name).join(kept, on="id", how="inner")
+    write_parquet(ARTICLES.conform(articles), out / "articles" / part_name)
+    written = {"articles": articles.height}
+    for name, table in (("quotes", QUOTES), ("entities", ENTITIES)):
+        path = extract / name / part_name
+        frame = pl.read_parquet(path) if path.exists() else table.empty_frame().drop("split")
+        frame = frame.join(kept.rename({"id": "article_id"}), on="article_id", how="inner")
+        write_parquet(table.conform(frame), out / name / part_name)
+        written[name] = frame.height
+    return written
+
+
+# --- the stage --------------------------------------------------------------------------------
+
 def run(extract_dir: Path, out_dir: Path, params: Params) -> dict:
-    """Deduplicate `extract_dir` into `out_dir`; return counts and the cluster-size distribution."""
+    """Deduplicate the extract stage folder `extract_dir` into `out_dir`; return the counts."""
     parts = table_parts(extract_dir, "articles")
     if not parts:
         raise FileNotFoundError(f"{Path(extract_dir) / 'articles'}: no shard files (run extract first)")
-    key_frames = [pl.read_parquet(p, columns=_KEY_COLUMNS) for p in parts]
-    keys = pl.concat(key_frames)
-    signatures = None
-    if params.dedup.near and keys.height:
-        tasks = [(str(p), frame["id"].to_list(), params.dedup) for p, frame in zip(parts, key_frames)]
-        signatures = np.concatenate(map_shards(signature_shard, tasks, workers=params.worker_count,
-                                               executor=params.executor, description="dedup: minhash"))
-    assignment = plan(keys, signatures, params.dedup)
+    near = params.dedup.near
+    workers, executor = params.worker_count, params.executor
+    results = map_shards(signature_shard, [(str(p), params.dedup, near) for p in parts],
+                         workers=workers, executor=executor, description="dedup: signatures")
+    keys = pl.concat([r[0] for r in results], how="vertical_relaxed")
+    shard_sizes = np.array([r[0].height for r in results], dtype=np.int64)
+    first_rows = np.concatenate([[0], np.cumsum(shard_sizes)[:-1]]).astype(np.int64)
+    bands = sketches = None
+    if near:
+        bands = pl.concat([r[1] for r in results], how="vertical_relaxed").rechunk()
+        sketches = (np.concatenate([r[2] for r in results]) if keys.height
+                    else np.zeros((0, params.dedup.num_perm), dtype=np.uint16))
+    del results
+
+    def shingle_sets_of(rows: np.ndarray) -> pl.DataFrame:
+        shard_of = np.searchsorted(first_rows, rows, side="right") - 1
+        tasks = [(str(parts[s]), (rows[shard_of == s] - first_rows[s]).tolist(), int(first_rows[s]),
+                  params.dedup.shingle_size) for s in np.unique(shard_of)]
+        frames = map_shards(shingle_set_shard, tasks, workers=workers, executor=executor,
+                            description="dedup: shingle sets")
+        return pl.concat(frames) if frames else pl.DataFrame(schema={"row": pl.Int64, "shingle": pl.UInt64})
+
+    assignment, pair_counts = plan(keys, bands, sketches, shingle_sets_of if near else None, params.dedup)
+    del bands, sketches
     duplicates = duplicates_frame(assignment, keys)
     kept = assignment.filter(pl.col("kind") == "canonical").select("id", "split")
-    out = Path(out_dir)
-    for index, part in enumerate(parts):
-        articles = pl.read_parquet(part).join(kept, on="id", how="inner")
-        write_parquet(ARTICLES.conform(articles), out / "articles" / shard_part_name(index))
-        for name, table in (("quotes", QUOTES), ("entities", ENTITIES)):
-            frame = pl.read_parquet(Path(extract_dir) / name / part.name)
-            frame = frame.join(kept.rename({"id": "article_id"}), on="article_id", how="inner")
-            write_parquet(table.conform(frame), out / name / shard_part_name(index))
-    write_parquet(duplicates, out / "duplicates" / shard_part_name(0))
-    sizes = Counter(Counter(assignment["canonical"].to_list()).values())
-    kinds = Counter(duplicates["kind"].to_list())
-    return {"articles": kept.height, "exact": kinds.get("exact", 0), "near": kinds.get("near", 0),
-            "cluster_sizes": {str(k): v for k, v in sorted(sizes.items())}}
+    kept_by_shard = (pl.DataFrame({"id": keys["id"], "shard": np.repeat(np.arange(len(parts)), shard_sizes)})
+                     .join(kept, on="id", how="inner"))
+    tasks = [(str(extract_dir), part.name, str(out_dir),
+              kept_by_shard.filter(pl.col("shard") == index).select("id", "split"))
+             for index, part in enumerate(parts)]
+    map_shards(write_shard, tasks, workers=workers, executor=executor, description="dedup: write")
+    write_parquet(duplicates, Path(out_dir) / "duplicates" / "part-00000.parquet")
+    counts = cluster_counts(assignment) | pair_counts
+    log.info("dedup: %d articles kept, %d exact and %d near duplicates in %d clusters",
+             counts["articles"], counts["exact"], counts["near"], counts["clusters"])
+    return counts
