@@ -8,7 +8,6 @@ dateline, timestamp_text, paragraphs) and writes per shard:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,10 +17,10 @@ import polars as pl
 from pipeline import entities as entities_mod
 from pipeline import fields
 from pipeline.config import ExtractParams, Params
-from pipeline.fields import OutletGazetteer, load_outlets
+from pipeline.fields import OutletGazetteer, cited_outlets, load_outlets
 from pipeline.executor import map_shards
 from pipeline.io import shard_part_name, table_parts, write_parquet
-from pipeline.quotes import Attributor, find_quotes, load_speech_verbs
+from pipeline.quotes import AttributionLexicon, find_quotes, load_attribution
 from pipeline.schema import ARTICLES, ENTITIES, QUOTES
 from pipeline.text import normalise_body, sha256_hex, word_count
 
@@ -68,21 +67,17 @@ def title_of(document: dict) -> str:
     return " ".join(words[:12]) + (" …" if len(words) > 12 else "")
 
 
-_CAPITALISED_NAME = re.compile(r"\b[A-ZÀ-Ý][\w’'-]+(?:\s+(?:al-|de\s+|van\s+|von\s+)?[A-ZÀ-Ý][\w’'-]+){1,3}\b")
-
-
 @dataclass(frozen=True)
 class Resources:
     """What extraction reads from `schemas/lexicons/`, loaded once per worker."""
 
     outlets: OutletGazetteer
-    attributor: Attributor
+    attribution: AttributionLexicon
 
 
 def load_resources(lexicon_dir: Path) -> Resources:
-    """The outlet gazetteer and the speech-verb attributor from `lexicon_dir`."""
-    outlets = load_outlets(lexicon_dir)
-    return Resources(outlets, Attributor(load_speech_verbs(lexicon_dir), outlets))
+    """The outlet gazetteer (`outlets.txt`) and the attribution lexicon (`attribution/`)."""
+    return Resources(load_outlets(lexicon_dir), load_attribution(lexicon_dir))
 
 
 def article_row(document: dict, params: ExtractParams, resources: Resources) -> dict:
@@ -90,6 +85,7 @@ def article_row(document: dict, params: ExtractParams, resources: Resources) -> 
     paragraphs = list(document["paragraphs"] or [])
     body = "\n\n".join(paragraphs)
     language, language_score = detect_language(body, params.language_min_score)
+    dateline = fields.dateline(document.get("dateline"), paragraphs[0] if paragraphs else "")
     return {
         "id": document["id"],
         "source_id": document["source_id"],
@@ -101,42 +97,48 @@ def article_row(document: dict, params: ExtractParams, resources: Resources) -> 
         "subtitle": document.get("subtitle"),
         "authors": fields.authors(document.get("meta_authors"), document.get("byline"), resources.outlets),
         "published_at": fields.published_at(document.get("meta_published"), document.get("timestamp_text"),
-                                            body[:400], language),
-        "dateline": fields.dateline(document.get("dateline"), paragraphs[0] if paragraphs else ""),
+                                            body[:600], language),
+        "dateline": dateline,
         "language": language,
         "language_score": language_score,
         "body": body,
         "paragraphs": paragraphs,
         "word_count": word_count(body),
-        "outlets": resources.outlets.cited(body),
+        "outlets": cited_outlets(body, resources.outlets, dateline),
         "content_sha256": sha256_hex(normalise_body(body)),
     }
 
 
-def quote_rows(article: dict, names: list[str], resources: Resources) -> list[dict]:
-    """The `quotes` rows (without split) of one article."""
+def quote_rows(article: dict, names: list[tuple[str, str]], resources: Resources) -> list[dict]:
+    """The `quotes` rows (without split) of one article; `names` are its entities' (canonical,
+    label) pairs, used to resolve speakers to full names."""
     return [{"article_id": article["id"], "index": q.index, "text": q.text, "speaker": q.speaker,
              "start": q.start, "end": q.end, "partial": q.partial}
-            for q in find_quotes(article["body"], resources.attributor, names)]
+            for q in find_quotes(article["body"], article["language"], names, resources.attribution)]
 
 
 def extract_articles(documents: pl.DataFrame, params: ExtractParams,
                      resources: Resources) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Clean documents -> (articles, quotes, entities) frames, each without `split`, sorted by key.
 
-    Entities come from the NER model in batches when `params.ner`; speakers are resolved against
-    the article's PERSON/ORG entities (without NER: its runs of capitalised words)."""
+    Entities come from the NER model in batches when `params.ner` (in articles not in English only
+    those that look like names); speakers are resolved against the article's entities and its runs
+    of capitalised words."""
     schema = {c.name: c.dtype for c in ARTICLES.columns if c.name != "split"}
     rows = [article_row(document, params, resources) for document in documents.iter_rows(named=True)]
-    found = entities_mod.recognise([r["body"] for r in rows], params.ner_batch_size) if params.ner else [[] for _ in rows]
+    languages = [r["language"] for r in rows]
+    if params.ner:
+        leading = {language: resources.attribution.leading_words(language) for language in sorted(set(languages))}
+        found = entities_mod.recognise([r["body"] for r in rows], params.ner_batch_size, languages, leading)
+    else:
+        found = [[] for _ in rows]
     quote_list, entity_list = [], []
     for row, article_entities in zip(rows, found):
-        canonical = entities_mod.canonical_forms(article_entities, row["body"])
+        canonical = entities_mod.canonical_forms(article_entities, row["body"],
+                                                 resources.attribution.title_words(row["language"]))
         entity_list += [{"article_id": row["id"], "text": e.text, "label": e.label, "canonical": c,
                          "start": e.start, "end": e.end} for e, c in zip(article_entities, canonical)]
-        names = sorted({c for e, c in zip(article_entities, canonical) if e.label in ("PERSON", "ORG")})
-        if not params.ner:  # without the model, capitalised word runs stand in for names
-            names = sorted(set(_CAPITALISED_NAME.findall(row["body"])))
+        names = sorted({(c, e.label) for e, c in zip(article_entities, canonical)})
         quote_list += quote_rows(row, names, resources)
     articles = pl.DataFrame(rows, schema=schema).sort("id")
     quotes = pl.DataFrame(quote_list, schema={c.name: c.dtype for c in QUOTES.columns if c.name != "split"})

@@ -1,33 +1,82 @@
 """Direct quotations in an article body, with who said them.
 
-`find_quotes(body, names)` finds every quotation between curly, straight, guillemet or German
-quote marks, including quotations that run over several paragraphs (news style leaves the
-closing mark off a continued paragraph and opens the next with a quote mark), marks partial
-quotations (inside a sentence), drops scare quotes (MIN_QUOTE_WORDS), and attributes a speaker
-from the sentence around the quotation: "…,” X said", "said X", "X told Reuters", "according to
-X", "X added: “…", and their es/fr/de/pt/it forms (speech verbs in
-`schemas/lexicons/speech_verbs.txt`). A continuation paragraph inherits the previous speaker;
-an unattributed quotation keeps speaker None. Speakers are resolved to the fullest form of the
-name in the article ("Austin" -> "Lloyd Austin") using `names`.
+`find_quotes(body, language, names)` returns every direct quotation of `body` as a `Quote`:
+the quoted text without its marks, its offsets in `body`, whether it is partial (embedded in the
+writer's own sentence), its order, and its speaker.
+
+What counts as a quotation
+- Text between “ ” (English), "…" (straight), « » (French, Spanish, Italian, Portuguese), „ “
+  (German; „ ” too), ‹ › and, in German, » «; British ‘ ’ when the closing ’ is not an
+  apostrophe (it follows punctuation, or is followed by punctuation or a space after a letter
+  other than s). Straight single quotes are never quote marks (they are apostrophes).
+- News style continues a quotation over paragraphs by leaving the closing mark off and opening
+  the next paragraph with a quote mark. Each paragraph of such a chain is its own `Quote`; they
+  share the chain's speaker. An opening mark that is never closed (and not continued) is a stray
+  mark and gives nothing.
+- Scare quotes and titles are not quotations: a quoted run of at most TITLE_MAX_WORDS words that
+  are all capitalised ("Operation Quiet Street") is a title; a run of fewer than MIN_QUOTE_WORDS
+  words is a quotation only when a speech verb is attached to it ("“No,” she said", "added:
+  “Never.”"); "called the comments a “rare direct denial”" is not.
+
+Speakers
+- From the sentence around the quotation, with the speech verbs, "according to" phrases, title
+  words and pronouns of `schemas/lexicons/attribution/<language>.txt` (the article's language
+  plus English; all languages for 'und'): "…,” X said", "said X", "said the mayor, X", "X told
+  Reuters", "X, who …, added: “…", "according to X", "«…», dijo X", "« … », a-t-elle ajouté",
+  "„…“, sagte X" / "so X", "«…», ha detto X", "segundo X".
+- A pronoun ("she added", "a-t-il dit", "sagte er") or, in es/pt/it, a verb with no subject
+  ("«…», dijo.") goes to the person last named before the quotation, within
+  PRONOUN_REACH_PARAGRAPHS paragraphs (people from `names` with label PERSON, and speakers
+  already attributed).
+- An unattributed quotation takes the speaker of the quotation before it when it opens its own
+  paragraph right after that quotation's paragraph, or follows it in the same paragraph (news
+  style for a statement quoted in several parts). Otherwise it keeps speaker None.
+- The speaker is resolved to the fullest name the article gives that person or organisation:
+  titles go ("Defense Secretary Lloyd Austin" -> "Lloyd Austin"), a surname grows to the full
+  name ("Austin" -> "Lloyd Austin"), "the Pentagon" becomes the article's "Pentagon". Names come
+  from `names` (the article's named entities as (text, label) pairs) and, failing those, from the
+  article's runs of two or more capitalised words.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Iterable, Sequence
 
-# A quotation needs this many words; shorter quoted phrases are scare quotes or titles.
-MIN_QUOTE_WORDS = 5
-_PAIRS = {"\u201c": "\u201d", '"': '"', "\u00ab": "\u00bb", "\u201e": "\u201c", "\u2039": "\u203a"}
-_OPENER = re.compile("[" + "".join(_PAIRS) + "]")
-_WORD = re.compile(r"\w+")
-_NAME = r"(?:(?:the|la|le|el|der|die|il|o|a)\s+)?(?:[A-ZÀ-Ý][\w'’.-]*(?:\s+(?:al-|de\s+|van\s+|von\s+|da\s+|del\s+|di\s+)?[A-ZÀ-Ý][\w'’.-]*)*)"
-_SENTENCE_END = re.compile(r"[.!?](?=\s+[A-ZÀ-Ý“\"«])")
+MIN_QUOTE_WORDS = 5          # a quotation without an attached speech verb needs this many words
+TITLE_MAX_WORDS = 6          # a quoted run of this many capitalised words or fewer is a title
+PRONOUN_REACH_PARAGRAPHS = 3  # how far back a pronoun looks for the person it stands for
+LANGUAGES = ("en", "es", "fr", "de", "pt", "it")
+# The lexicons shipped with the project; the extract stage passes its own `lexicon_dir`.
+DEFAULT_LEXICONS = Path(__file__).resolve().parents[1] / "schemas" / "lexicons"
+
+_UPPER = "A-Z" + "".join(c for c in map(chr, range(0xC0, 0x17F)) if c.isupper() and c.isalpha())
+_NAME_WORD = rf"(?:(?:[{_UPPER}]\.){{1,4}}(?![\w])|[{_UPPER}][\w'’-]*)"
+_PARTICLE = r"(?:al-|el-|bin\s+|ibn\s+|de\s+|del\s+|della\s+|di\s+|da\s+|do\s+|dos\s+|du\s+|van\s+(?:der\s+|den\s+)?|von\s+(?:der\s+)?|le\s+|la\s+)"
+_ARTICLE = r"(?:the|la|le|el|der|die|das|il|lo|o|a)"
+# Abbreviated titles that may open a name ("Rep. Brian Babin", "Dr. Ana Ruiz", "M. Dupont").
+_ABBREVIATION = r"(?:(?:Mr|Mrs|Ms|Mx|Dr|Drs|Prof|Rep|Sen|Gov|Gen|Lt|Col|Sgt|Capt|Cmdr|Adm|Rev|Fr|Sr|Sra|Srta|Dra|Mme|Mlle|M|Dott|Hon)\.\s+)"
+NAME = rf"(?:{_ARTICLE}\s+)?{_ABBREVIATION}?{_NAME_WORD}(?:\s+{_PARTICLE}?{_NAME_WORD}|-{_NAME_WORD})*"
+_MARKS = "“”\"«»„‹›‘"
+_LEAD = r"^[\s,.;:!?…—–-]*"
+# text within one clause: no sentence end and no quote mark (a dot inside "U.S." is fine)
+_CLAUSE = rf"(?:[^.!?{_MARKS}\n]|\.(?=[^\s{_MARKS}]))"
+_DESCRIPTION = rf"[^\W\d][^,.;:!?{_MARKS}\n]{{0,60}}?"
+_AUXILIARIES = r"(?:has|had|have|also|then|later|hat|ha|a|já|también|aussi|auch|anche|ainsi)"
+_SENTENCE_END = re.compile(rf"[.!?…](?=[\s”»“]+[{_UPPER}“\"«„‘])")
+_CAPITALISED_RUN = re.compile(rf"{_NAME_WORD}(?:\s+{_PARTICLE}?{_NAME_WORD})+")
+_PAIRS = {"“": "”", '"': '"', "«": "»", "„": "“”", "‹": "›", "‘": "’"}
 
 
 @dataclass(frozen=True)
 class Quote:
+    """A direct quotation: `body[start:end] == text` (the quote marks are outside)."""
+
     index: int
     text: str
     speaker: str | None
@@ -36,132 +85,483 @@ class Quote:
     partial: bool
 
 
-def load_speech_verbs(lexicon_dir: Path) -> tuple[str, ...]:
-    """Speech verbs of all languages from `speech_verbs.txt` (one per line, `# comments`)."""
-    path = Path(lexicon_dir) / "speech_verbs.txt"
-    verbs = [line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    return tuple(sorted({v for v in verbs if v}, key=lambda v: (-len(v), v)))
+# --- lexicon -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AttributionLexicon:
+    """Speech verbs, source phrases, name prefixes and pronouns per language."""
+
+    sections: dict  # language -> {"verbs"|"sources"|"openers"|"titles"|"pronouns": tuple[str, ...]}
+    _rules: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def words(self, language: str, section: str) -> tuple[str, ...]:
+        """The entries of `section` for `language` plus English ('und' or unknown: every language)."""
+        languages = [language, "en"] if language in self.sections else list(self.sections)
+        found = {w for lang in languages for w in self.sections.get(lang, {}).get(section, ())}
+        return tuple(sorted(found, key=lambda w: (-len(w), w)))
+
+    def leading_words(self, language: str) -> frozenset[str]:
+        """Lower-case words that may open a sentence before a name but are no part of it:
+        openers, one-word sources and titles ("laut", "secondo", "the", "mayor")."""
+        words = [*self.words(language, "openers"), *self.words(language, "sources"), *self.words(language, "titles")]
+        return frozenset(w.casefold().rstrip(".") for w in words if " " not in w)
+
+    def title_words(self, language: str) -> frozenset[str]:
+        """The one-word titles of `language` (and English), lower case, without a final dot."""
+        return frozenset(w.casefold().rstrip(".") for w in self.words(language, "titles") if " " not in w)
+
+    def rules(self, language: str) -> "Attributor":
+        """The compiled attribution patterns for `language` (built once, then cached)."""
+        key = language if language in self.sections else "und"
+        if key not in self._rules:
+            self._rules[key] = Attributor(self, key)
+        return self._rules[key]
 
 
-def quote_spans(body: str) -> list[tuple[int, int]]:
-    """(start, end) of the text inside each pair of quote marks, continued quotations included.
-
-    A quotation opened in a paragraph and not closed before the paragraph ends continues when
-    the next paragraph opens with a quote mark; otherwise it is dropped (a stray mark)."""
-    spans = []
-    position = 0
-    while (opening := _OPENER.search(body, position)) is not None:
-        i = opening.start()
-        closer = _PAIRS[body[i]]
-        if body[i] == '"' and i > 0 and body[i - 1].isalnum():
-            position = i + 1  # inches, or a closing straight quote: not an opening
-            continue
-        start = cursor = i + 1
-        span = None
-        while True:
-            close = body.find(closer, cursor)
-            paragraph = body.find("\n\n", cursor)
-            if close != -1 and (paragraph == -1 or close < paragraph):
-                span = (start, close)
-                break
-            if paragraph != -1 and paragraph + 2 < len(body) and body[paragraph + 2] in _PAIRS:
-                cursor = paragraph + 3  # the quotation continues in the next paragraph
+def load_attribution(lexicon_dir: Path) -> AttributionLexicon:
+    """The attribution lexicon from `lexicon_dir/attribution/<language>.txt` (sections in
+    [brackets], one entry a line, `# comments`)."""
+    sections: dict = {}
+    for path in sorted((Path(lexicon_dir) / "attribution").glob("*.txt")):
+        current = None
+        entries: dict[str, list[str]] = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if not line:
                 continue
-            break
-        if span:
-            spans.append(span)
-            position = span[1] + 1
-        else:
-            position = start
-    return spans
+            if line.startswith("[") and line.endswith("]"):
+                current = line[1:-1].strip()
+                entries.setdefault(current, [])
+            elif current:
+                entries[current].append(line)
+        sections[path.stem] = {name: tuple(values) for name, values in entries.items()}
+    return AttributionLexicon(sections)
 
 
-def _sentence_bounds(body: str, start: int, end: int) -> tuple[int, int]:
-    paragraph_start = body.rfind("\n\n", 0, start)
-    paragraph_start = 0 if paragraph_start < 0 else paragraph_start + 2
-    paragraph_end = body.find("\n\n", end)
-    paragraph_end = len(body) if paragraph_end < 0 else paragraph_end
-    return paragraph_start, paragraph_end
+@lru_cache(maxsize=1)
+def default_lexicon() -> AttributionLexicon:
+    """The attribution lexicon shipped in the project's `schemas/lexicons/`."""
+    return load_attribution(DEFAULT_LEXICONS)
+
+
+def _alternation(entries: Iterable[str]) -> str:
+    return "|".join(re.escape(e).replace(r"\ ", r"\s+") for e in entries) or r"(?!)"
+
+
+@dataclass(frozen=True)
+class Attribution:
+    name: str | None = None      # a name as written ("Defense Secretary Lloyd Austin")
+    pronoun: bool = False        # attributed to a pronoun or an implied subject
+    direct: bool = False         # a speech verb is attached to the quotation itself
 
 
 class Attributor:
-    """Finds the speaker of a quotation in the text before and after it."""
+    """The attribution patterns of one language, compiled from the lexicon."""
 
-    def __init__(self, verbs: tuple[str, ...], outlets=None):
-        verb = "|".join(re.escape(v) for v in verbs)
-        self.outlets = outlets
-        # "…,” the Pentagon said" / "…,” Mohammed Mohi told Reuters" (the name closest to the verb)
-        self.after_name_verb = re.compile(
-            rf"^[\s,.—–-]*(?:[^.!?“\"«]*?\b[a-zà-ÿ][\w'’-]*\s+)?(?P<name>{_NAME})\s+(?:{verb})\b")
-        # "…,” said Lloyd Austin"
-        self.after_verb_name = re.compile(rf"^[\s,.—–-]*(?:{verb})\s+(?:[^\W\d][\w'’ ]{{0,40}},\s+)?(?P<name>{_NAME})")
-        # "Austin, who …, added: “…" / "the US State Department said it would attend talks “…"
-        self.before = re.compile(rf"(?P<name>{_NAME})(?:,[^,“\"«]{{0,120}},)?\s+(?:(?:has|had|also)\s+)?(?:{verb})\b[^“\"«]*$")
-        self.according = re.compile(rf"(?i:according to|según|selon|laut|segundo|secondo)\s+(?P<name>{_NAME})")
+    def __init__(self, lexicon: AttributionLexicon, language: str):
+        verbs = _alternation(lexicon.words(language, "verbs"))
+        sources = _alternation(lexicon.words(language, "sources"))
+        pronouns = _alternation(lexicon.words(language, "pronouns"))
+        # a source word opening a sentence ("Selon Marc Lefèvre, …") is no part of a name either
+        self.openers = frozenset(w.casefold() for w in (*lexicon.words(language, "openers"),
+                                                        *lexicon.words(language, "sources")) if " " not in w)
+        self.titles = frozenset(w.casefold().rstrip(".") for w in lexicon.words(language, "titles"))
+        self.pronouns = frozenset(p.casefold() for p in lexicon.words(language, "pronouns"))
+        verb = rf"(?:{verbs})(?![\w-])"
+        name = rf"(?P<name>{NAME})"
+        titles = _alternation(lexicon.words(language, "titles"))
+        # "Ana Ruiz of the World Bank said": the affiliation is not part of the speaker
+        affiliation = rf"(?:\s+(?:of|from|at|de|du|des|del|della|dell’|von|vom|da|do|di)\s+(?:the\s+)?{NAME})?"
+        # ", the mayor," between a name and its verb: right after a quotation it may hold commas
+        # ("Jim Chilton, senior vice president at Boeing Defense, Space & Security, said")
+        appositive = affiliation + rf"(?:,[^,{_MARKS}\n]{{1,120}},)?"
+        long_appositive = affiliation + rf"(?:,[^{_MARKS}\n]{{1,160}}?,)?"
+        # "said NASA administrator Jim Bridenstine": a role between the verb and the name
+        role = rf"(?:the\s+)?(?:{NAME}\s+)?(?:[a-z][\w-]*\s+){{0,2}}(?i:{titles})\s+"
+        # after the closing mark
+        self.after = [
+            ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:(?i:{_DESCRIPTION}),\s+|{role})??{name}")),
+            ("direct", re.compile(rf"{_LEAD}{name}{long_appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}")),
+            ("pronoun", re.compile(rf"{_LEAD}(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb}|{verb}\s+(?:{pronouns})\b)")),
+            ("source", re.compile(rf"{_LEAD}(?i:{sources})\s+(?:(?i:{_DESCRIPTION}),\s+)??{name}")),
+            ("near", re.compile(rf"{_LEAD}(?:{_CLAUSE}*?\s)?{name}{long_appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}")),
+            ("pronoun_near", re.compile(rf"{_LEAD}(?:{_CLAUSE}*?[\s,])?(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb})")),
+        ]
+        if language in ("fr", "und"):
+            participles = [v.split(" ", 1)[1] for v in lexicon.words("fr", "verbs") if v.startswith("a ")]
+            present = [v for v in lexicon.words("fr", "verbs") if " " not in v]
+            inversion = (rf"a-t-(?:il|elle|on)\s+(?:{_alternation(participles)})"
+                         rf"|(?:{_alternation(present)})-(?:t-)?(?:il|elle|on)\b")
+            self.after.insert(2, ("pronoun", re.compile(rf"{_LEAD}(?i:{inversion})")))
+        if language in ("de", "und"):
+            self.after.insert(2, ("direct", re.compile(rf"{_LEAD}so\s+{name}")))
+        if language in ("es", "pt", "it", "und"):  # the subject is often left out: «…», dijo.
+            self.after.append(("pronoun", re.compile(rf"{_LEAD}{verb}(?!\s+{NAME})")))
+        # before the opening mark (in the same sentence)
+        self.before = [
+            ("direct", re.compile(rf"{name}{appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}\s*[:,]?\s*$")),
+            ("pronoun", re.compile(rf"(?:^|[\s,;])(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb})\s*[:,]?\s*$")),
+            ("near", re.compile(rf"{name}{appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}[^{_MARKS}]*$")),
+            # "Volker said he never used the term “three amigos” and added, “…": the sentence's
+            # subject, and a verb right before the quotation
+            ("direct", re.compile(rf"^\W*(?:\w+,\s+)?{name}\s[^\n]*?\b{verb}\s*[:,]?\s*$")),
+            ("pronoun_near", re.compile(rf"(?:^|[\s,;])(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb})[^{_MARKS}]*$")),
+            ("source", re.compile(rf"(?i:\b(?:{sources}))\s+(?:(?i:{_DESCRIPTION}),\s+)??{name}")),
+        ]
 
-    def speaker(self, before: str, after: str, partial: bool) -> str | None:
-        """The speaker from the text before and after a quotation in its paragraph."""
-        candidates = []
-        after_sentence = after[:200]
-        for pattern in (self.after_verb_name, self.after_name_verb):
-            match = pattern.match(after_sentence)
-            if match and not self._is_outlet(match["name"]):
-                candidates.append(match["name"])
+    def attribute(self, before: str, after: str, partial: bool) -> Attribution:
+        """The attribution of a quotation from its sentence: `before` the opening mark and
+        `after` the closing one. A partial quotation belongs to the clause around it, so the text
+        before it is tried first; a full one is attributed by what follows it first."""
+        after = after[:300]
+        found_after = self._match(self.after, after)
+        found_before = self._match(self.before, before[-400:])
+        if partial:
+            return found_before or found_after or Attribution()
+        return found_after or found_before or Attribution()
+
+    def _match(self, patterns, text: str) -> Attribution | None:
+        for kind, pattern in patterns:
+            match = pattern.search(text)
+            if not match:
+                continue
+            if kind.startswith("pronoun"):
+                return Attribution(pronoun=True, direct=kind == "pronoun")
+            candidate = self.clean_name(match["name"])
+            if candidate:
+                return Attribution(name=candidate, direct=kind == "direct")
+        return None
+
+    def clean_name(self, name: str) -> str | None:
+        """`name` without leading articles, conjunctions and sentence adverbs ("the Pentagon" ->
+        "Pentagon", "But Smith" -> "Smith"); None if nothing is left or it is no name (a pronoun,
+        a possessive like "Thursday’s")."""
+        words = " ".join(name.strip(" ,.;:’'").split()).split(" ")
+        while len(words) > 1 and words[0].casefold() in self.openers:
+            words = words[1:]
+        text = " ".join(words).strip(" ,.;:")
+        folded = text.casefold()
+        if not text or folded in self.openers or folded in self.pronouns or folded.rstrip(".") in self.titles:
+            return None
+        if text.endswith(("’s", "'s")) or not text[:1].isupper():
+            return None
+        return text
+
+    def strip_titles(self, name: str) -> str:
+        """`name` after the last title among its leading words ("Defense Secretary Lloyd Austin"
+        -> "Lloyd Austin", "Kataib Hezbollah spokesman Mohammed Mohi" -> "Mohammed Mohi"), or
+        `name` itself when no title leads it."""
+        words = name.split()
+        cut = 0
+        for i in range(len(words) - 1):
+            one = words[i].casefold().rstrip(".")
+            two = " ".join(words[i:i + 2]).casefold().rstrip(".")
+            if two in self.titles and i + 2 < len(words):
+                cut = i + 2
+            elif one in self.titles:
+                cut = i + 1
+        rest = words[cut:]
+        while rest and not rest[0][:1].isupper():
+            rest = rest[1:]
+        return " ".join(rest) if rest else name
+
+
+# --- quote marks ---------------------------------------------------------------------------
+
+def _closes_single(body: str, i: int) -> bool:
+    """Whether the ’ at `i` closes a ‘…’ quotation rather than being an apostrophe."""
+    before = body[i - 1] if i > 0 else " "
+    after = body[i + 1] if i + 1 < len(body) else " "
+    if after.isalnum():
+        return False  # don’t, Kait’ib
+    if before in ",.!?;:…":
+        return True
+    if after in ".,;:!?)…—–":
+        return True
+    return after.isspace() and before.lower() not in "sz"  # workers’ demands: a possessive
+
+
+def _can_open(body: str, i: int) -> bool:
+    mark = body[i]
+    following = body[i + 1] if i + 1 < len(body) else ""
+    preceding = body[i - 1] if i > 0 else " "
+    if not following or following == "\n":
+        return False
+    if mark == '"':
+        return not preceding.isalnum() and not following.isspace()
+    if mark == "‘":
+        return not preceding.isalnum()
+    return True
+
+
+def _find_close(body: str, cursor: int, limit: int, mark: str, closers: str) -> int:
+    """Index of the mark closing a quotation opened with `mark`, searched in body[cursor:limit]."""
+    while cursor < limit:
+        positions = [p for p in (body.find(c, cursor, limit) for c in closers) if p != -1]
+        if not positions:
+            return -1
+        close = min(positions)
+        if mark != "‘" or _closes_single(body, close):
+            return close
+        cursor = close + 1
+    return -1
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One quotation: its spans (one per paragraph, inside the marks, spaces trimmed), the index
+    of its opening mark and of its closing mark."""
+
+    spans: tuple[tuple[int, int], ...]
+    opened: int
+    closed: int
+
+
+def quote_chains(body: str, language: str = "en") -> list[Chain]:
+    """The quotations of `body` in order (see the module docstring for the rules)."""
+    pairs = dict(_PAIRS)
+    if language == "de":
+        pairs["»"] = "«"
+    opener = re.compile("[" + re.escape("".join(pairs)) + "]")
+    chains: list[Chain] = []
+    position = 0
+    while (found := opener.search(body, position)) is not None:
+        i = found.start()
+        mark = body[i]
+        if not _can_open(body, i):
+            position = i + 1
+            continue
+        spans: list[tuple[int, int]] = []
+        start = i + 1
+        close = -1
+        while True:
+            paragraph_end = body.find("\n\n", start)
+            limit = len(body) if paragraph_end == -1 else paragraph_end
+            close = _find_close(body, start, limit, mark, pairs[mark])
+            if close != -1:
+                spans.append((start, close))
                 break
-        before_sentence = _SENTENCE_END.split(before)[-1]
-        match = self.before.search(before_sentence)
-        if match and not self._is_outlet(match["name"]):
-            # a partial quotation continues a clause of reported speech: its subject speaks
-            candidates.insert(0 if partial or not candidates else len(candidates), match["name"])
-        if not candidates:
-            match = self.according.search(before_sentence) or self.according.search(after_sentence)
-            if match:
-                candidates.append(match["name"])
-        return _tidy(candidates[0]) if candidates else None
+            following = paragraph_end + 2
+            while following < len(body) and body[following] == "\n":
+                following += 1
+            if paragraph_end != -1 and following < len(body) and body[following] in pairs:
+                spans.append((start, paragraph_end))  # continued: the next paragraph reopens
+                mark, start = body[following], following + 1
+                continue
+            break
+        if close != -1:
+            trimmed = tuple(_trim(body, s, e) for s, e in spans)
+            if all(e > s for s, e in trimmed):
+                chains.append(Chain(trimmed, i, close))
+            position = close + 1
+        else:
+            position = i + 1
+    return chains
 
-    def _is_outlet(self, name: str) -> bool:
-        return bool(self.outlets and self.outlets.is_outlet(name))
+
+def _trim(body: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and body[start].isspace():
+        start += 1
+    while end > start and body[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
-def _tidy(name: str) -> str:
-    return " ".join(name.strip(" ,.’'").split())
+# --- names ---------------------------------------------------------------------------------
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.replace("’", "'"))
+    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
 
 
-def resolve(speaker: str | None, names: list[str]) -> str | None:
-    """The speaker as the article's fullest name for them: a known name the attribution ends
-    with drops titles ("Defense Secretary Lloyd Austin" -> "Lloyd Austin"), and a surname grows
-    to the full name ("Austin" -> "Lloyd Austin")."""
+@dataclass(frozen=True)
+class Name:
+    text: str
+    label: str | None  # the NER label, or None for a run of capitalised words
+
+
+def _article_names(names: Sequence, body: str, attributor: Attributor) -> list[Name]:
+    """The named entities given (as (text, label) pairs or plain strings) first, then the body's
+    runs of two or more capitalised words, without leading articles and titles."""
+    found: list[Name] = []
+    for entry in names:
+        text, label = (entry, None) if isinstance(entry, str) else (entry[0], entry[1])
+        cleaned = attributor.clean_name(text)
+        if cleaned:
+            found.append(Name(cleaned, label))
+    for match in _CAPITALISED_RUN.finditer(body):
+        cleaned = attributor.clean_name(match.group(0))
+        if cleaned:
+            cleaned = attributor.strip_titles(cleaned)
+            if " " in cleaned:
+                found.append(Name(cleaned, "run"))
+    return found
+
+
+_RANK = {"PERSON": 0, "ORG": 1, None: 2}
+
+
+def _fullest(candidates: list[Name]) -> str:
+    """Named entities before capitalised runs, people first, then the longest name."""
+    return min(candidates, key=lambda n: (n.label == "run", _RANK.get(n.label, 2), -len(n.text), n.text)).text
+
+
+def resolve(speaker: str | None, names: Sequence[Name | str], attributor: Attributor | None = None) -> str | None:
+    """The fullest name of `speaker` among the article's `names` (Name or plain strings).
+
+    In order: a named entity equal to the speaker as written ("General Motors") or ending with
+    it ("Austin" -> "Lloyd Austin"); the speaker
+    without leading titles ("President Biden" -> "Biden") equal to a name, or the end of a longer
+    one ("Austin" -> "Lloyd Austin"); a person's name the speaker ends with ("Kataib Hezbollah
+    spokesman Mohammed Mohi" -> "Mohammed Mohi"). Failing all, the speaker without titles when
+    that still has two words, else as written.
+    """
     if not speaker:
         return speaker
-    bare = re.sub(r"^(?:the|la|le|el|der|die|il|o|a)\s+", "", speaker, flags=re.I)
-    inside = [n for n in names if n != bare and bare.endswith(" " + n)]
+    attributor = attributor or default_lexicon().rules("und")
+    entries = [n if isinstance(n, Name) else Name(n, None) for n in names]
+    folded = {n: _fold(n.text) for n in entries}
+    whole = _fold(speaker)
+    exact = [n for n in entries if n.label != "run" and (folded[n] == whole or folded[n].endswith(" " + whole))]
+    if exact:
+        return _fullest(exact)
+    bare = attributor.strip_titles(speaker)
+    key = _fold(bare)
+    same_or_longer = [n for n in entries if folded[n] == key or folded[n].endswith(" " + key)]
+    named = [n for n in same_or_longer if n.label != "run"]
+    if named:
+        return _fullest(named)
+    of = [n for n in entries if n.label not in ("PERSON", "run") and folded[n].startswith(key + " of ")]
+    if of:
+        return _fullest(of)  # "Eastbrook Chamber" of "Eastbrook Chamber of Commerce said"
+    inside = [n for n in entries if n.label in ("PERSON", None) and whole.endswith(" " + folded[n])]
     if inside:
-        return max(inside, key=len)
-    longer = [n for n in names if len(n) > len(bare) and n.endswith(" " + bare)]
-    return max(longer, key=len) if longer else speaker
+        return max(inside, key=lambda n: (len(n.text), n.text)).text
+    if same_or_longer:
+        return _fullest(same_or_longer)
+    return bare if " " in bare else speaker
 
 
-def find_quotes(body: str, attributor: Attributor, names: list[str] = ()) -> list[Quote]:
-    """Every direct quotation of `body` with its speaker, offsets into `body` and partial flag."""
-    quotes: list[Quote] = []
-    previous_speaker, previous_paragraph_end = None, -1
-    for start, end in quote_spans(body):
-        text = body[start:end]
-        if len(_WORD.findall(text)) < MIN_QUOTE_WORDS:
+# --- quotations ----------------------------------------------------------------------------
+
+_TITLE_MINOR_WORDS = {"a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "with", "from", "by",
+                      "de", "del", "la", "le", "les", "el", "los", "las", "des", "du", "der", "die", "das",
+                      "und", "von", "di", "da", "do", "della", "e", "y", "et", "o"}
+
+
+def _is_title(text: str) -> bool:
+    """A short run of capitalised words (minor words aside): "Operation Quiet Street"."""
+    words = text.strip(" ,.;:!?").split()
+    if not words or len(words) > TITLE_MAX_WORDS or re.search(r"[.!?]\s", text):
+        return False
+    return all(w[:1].isupper() or w[:1].isdigit() or w.casefold() in _TITLE_MINOR_WORDS for w in words)
+
+
+def is_quotation(text: str, attributed_directly: bool) -> bool:
+    """Whether quoted `text` is a quotation rather than a scare quote or a title."""
+    if _is_title(text):
+        return False
+    return len(text.split()) >= MIN_QUOTE_WORDS or attributed_directly
+
+
+def _last_sentence(text: str) -> str:
+    parts = _SENTENCE_END.split(text)
+    return parts[-1] if parts else text
+
+
+_ABBREVIATIONS = frozenset(re.findall(r"\w+", _ABBREVIATION)) | {"St", "Jr", "No", "Inc", "Co", "Corp", "Ltd"}
+
+
+def _first_sentence(text: str) -> str:
+    """`text` up to its first sentence end (not the dot of "Rep." or of an initial "J.")."""
+    for match in re.finditer(r"[.!?…](?=\s)", text):
+        word = re.search(r"(\w+)$", text[:match.start()])
+        if match.group(0) == "." and word and (word.group(1) in _ABBREVIATIONS or len(word.group(1)) == 1):
             continue
-        paragraph_start, paragraph_end = _sentence_bounds(body, start, end)
-        before = body[paragraph_start:start - 1]
-        after = body[end + 1:paragraph_end]
-        partial = bool(before.strip()) and not before.rstrip().endswith((":", ".", "?", "!")) \
-            and not text[:1].isupper()
-        speaker = attributor.speaker(before, after, partial)
-        continues = not before.strip() and speaker is None and previous_speaker is not None \
-            and body.rfind("\n\n", 0, start) <= previous_paragraph_end + 2
-        if continues:
-            speaker = previous_speaker
-        speaker = resolve(speaker, list(names))
-        lead = len(text) - len(text.lstrip())
-        trimmed = text.strip()
-        quotes.append(Quote(len(quotes), trimmed, speaker, start + lead, start + lead + len(trimmed), partial))
-        previous_speaker, previous_paragraph_end = speaker, paragraph_end
+        return text[:match.end()]
+    return text
+
+
+def find_quotes(body: str, language: str = "en", names: Sequence = (),
+                lexicon: AttributionLexicon | None = None) -> list[Quote]:
+    """Every direct quotation of `body`, in order, with speaker, offsets and partial flag.
+
+    `language` is the article's ISO 639-1 code ('und' if unknown); `names` the article's named
+    entities as (text, label) pairs (plain strings are accepted too); `lexicon` the attribution
+    lexicon (default: the project's `schemas/lexicons/attribution`).
+    """
+    attributor = (lexicon or default_lexicon()).rules(language)
+    known = _article_names(names, body, attributor)
+    paragraph_starts = [0] + [m.end() for m in re.finditer(r"\n\n+", body)]
+
+    def paragraph_of(offset: int) -> int:
+        return bisect.bisect_right(paragraph_starts, offset) - 1
+
+    chains = quote_chains(body, language)
+    mentions = _person_mentions(body, known, [(c.opened, c.closed) for c in chains])
+    quotes: list[Quote] = []
+    previous: tuple[str | None, int] | None = None  # (speaker, paragraph where it closed)
+    for chain in chains:
+        paragraph_start = paragraph_starts[paragraph_of(chain.opened)]
+        paragraph_end = body.find("\n\n", chain.closed)
+        paragraph_end = len(body) if paragraph_end == -1 else paragraph_end
+        before = _last_sentence(body[paragraph_start:chain.opened])
+        after = _first_sentence(body[chain.closed + 1:paragraph_end])
+        text = " ".join(body[s:e] for s, e in chain.spans)
+        partial = _is_partial(before, text)
+        attribution = attributor.attribute(before, after, partial)
+        if not is_quotation(text, attribution.direct):
+            continue
+        speaker = resolve(attribution.name, known, attributor)
+        first_paragraph = paragraph_of(chain.opened)
+        if attribution.pronoun:
+            speaker = _last_person(mentions, chain.opened, paragraph_of, first_paragraph)
+        elif speaker is None and previous is not None and previous[0] is not None:
+            opens_paragraph = not body[paragraph_start:chain.opened].strip()
+            if (opens_paragraph and previous[1] == first_paragraph - 1) or previous[1] == first_paragraph:
+                speaker = previous[0]
+        if speaker is not None:
+            bisect.insort(mentions, (chain.closed, speaker))
+        for n, (start, end) in enumerate(chain.spans):
+            quotes.append(Quote(len(quotes), body[start:end], speaker, start, end, partial and n == 0))
+        previous = (speaker, paragraph_of(chain.closed))
     return quotes
+
+
+def _is_partial(before: str, text: str) -> bool:
+    """A quotation is partial when the writer's sentence runs into it: text precedes it in the
+    sentence (not ending in a colon) and it does not open with a capital."""
+    lead = before.strip()
+    if not lead or lead.endswith((":", ".", "?", "!", "—", "–")):
+        return False
+    return not text[:1].isupper()
+
+
+def _person_mentions(body: str, known: list[Name], quoted: list[tuple[int, int]]) -> list[tuple[int, str]]:
+    """(offset, full name) of each mention of a PERSON name or its surname outside quotations."""
+    # single-word PERSON entities are often the small model's mistakes ("Moon", "Gateway")
+    people = sorted({n.text for n in known if n.label == "PERSON" and " " in n.text and "’s" not in n.text
+                     and "'s" not in n.text}, key=len, reverse=True)
+    forms: dict[str, str] = {}
+    for person in people:
+        forms.setdefault(person, person)
+        parts = person.split()
+        if len(parts) > 1:
+            forms.setdefault(parts[-1], person)
+    if not forms:
+        return []
+    pattern = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+                         + r")(?![\w-])")
+    mentions = []
+    for match in pattern.finditer(body):
+        if not any(s <= match.start() < e for s, e in quoted):
+            mentions.append((match.start(), forms[match.group(0)]))
+    return sorted(mentions)
+
+
+def _last_person(mentions, offset: int, paragraph_of, paragraph: int) -> str | None:
+    earlier = [(at, name) for at, name in mentions if at < offset]
+    if not earlier:
+        return None
+    at, name = max(earlier)
+    return name if paragraph - paragraph_of(at) <= PRONOUN_REACH_PARAGRAPHS else None

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.fields import (authors, cited_outlets, dateline, load_outlets, parse_date, published_at,
                              us_daylight_time)
-from tests.conftest import REPO
+from tests.conftest import REPO, SEED_DIR, needs
 
 OUTLETS = load_outlets(REPO / "schemas" / "lexicons")
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "extract").glob("*.json"))
@@ -176,3 +176,12 @@ def test_fixture_articles_fields(path):
     assert authors(document["meta_authors"], document["byline"], OUTLETS) == expected["authors"]
     assert found_dateline == expected["dateline"]
     assert cited_outlets(body, OUTLETS, found_dateline) == expected["outlets"]
+
+
+def test_the_seed_fields():
+    expected = json.loads(needs(SEED_DIR / "000_a1afa4b16a1fe23b.expected.json").read_text(encoding="utf-8"))
+    body = "\n\n".join(expected["body_paragraphs"])
+    assert set(cited_outlets(body, OUTLETS)) == {"Reuters", "USA Today"} == set(expected["cited_outlets"])
+    assert published_at(None, None, body[:600]) is None
+    assert dateline(None, expected["body_paragraphs"][0]) is None
+    assert authors([], None, OUTLETS) == expected["authors"]
