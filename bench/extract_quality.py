@@ -45,6 +45,7 @@ SHARED = REPO.parent / "shared"
 SEED = SHARED / "seeds" / "000_a1afa4b16a1fe23b.expected.json"
 AEB = SHARED / "corpora" / "aeb-dev" / "ground_truth.jsonl"
 RESULTS = REPO / "bench" / "results" / "extract_quality.json"
+ANNOTATIONS = REPO / "bench" / "annotations" / "aeb_dev_quotes.json"
 LANGUAGES = ("en", "es", "fr", "de", "pt", "it")
 
 
@@ -139,6 +140,58 @@ def field_scores(articles: list[dict], outlets) -> dict:
     return {"articles": len(fixtures), **{k: round(v / len(fixtures), 4) for k, v in checks.items()}}
 
 
+def aeb_bodies() -> dict[str, str]:
+    """aeb-dev true bodies by id, as the annotations index them (non-empty lines, blank-line joined)."""
+    bodies = {}
+    for line in AEB.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        bodies[row["id"]] = "\n\n".join(p.strip() for p in row["body"].split("\n") if p.strip())
+    return bodies
+
+
+def held_out_scores(recognizer: EntityRecognizer, lexicon, leading) -> dict:
+    """Quotes on real English news: hand judgements of every quoted span in aeb-dev articles
+    (bench/annotations/aeb_dev_quotes.json), per set."""
+    annotations = json.loads(ANNOTATIONS.read_text(encoding="utf-8"))["articles"]
+    bodies = aeb_bodies()
+    scores = {}
+    for name in sorted({a["set"] for a in annotations}):
+        articles = [a for a in annotations if a["set"] == name]
+        texts = [bodies[a["id"]] for a in articles]
+        found = recognizer.entities(texts, ["en"] * len(texts), leading)
+        reported = judged = right = speakers_right = unjudged = 0
+        total = sum(len(a["quotes"]) for a in articles)
+        errors = []
+        for article, body, entities in zip(articles, texts, found):
+            canonical = canonical_forms(entities, body, lexicon.title_words("en"))
+            names = sorted({(c, e.label) for e, c in zip(entities, canonical)})
+            truth = {q["start"]: q["speaker"] for q in article["quotes"]}
+            wrong = set(article["not_quotes"])
+            for quote in find_quotes(body, "en", names, lexicon):
+                reported += 1
+                if quote.start in truth:
+                    judged += 1
+                    right += 1
+                    if _same_speaker(quote.speaker, truth[quote.start]):
+                        speakers_right += 1
+                    else:
+                        errors.append(f"{article['id'][:12]}@{quote.start}: speaker {quote.speaker!r} "
+                                      f"for {truth[quote.start]!r}")
+                elif quote.start in wrong:
+                    judged += 1
+                    errors.append(f"{article['id'][:12]}@{quote.start}: not a quotation")
+                else:
+                    unjudged += 1
+            found_starts = {q.start for q in find_quotes(body, "en", names, lexicon)}
+            errors += [f"{article['id'][:12]}@{start}: missed" for start in sorted(set(truth) - found_starts)]
+        scores[name] = {"articles": len(articles), "quotes_judged": total, "reported": reported,
+                        "precision": round(right / judged, 4) if judged else 1.0,
+                        "recall": round(right / total, 4) if total else 1.0,
+                        "speaker_accuracy": round(speakers_right / total, 4) if total else 1.0,
+                        "reported_but_not_judged": unjudged, "errors": errors}
+    return scores
+
+
 def ner_cost(recognizer: EntityRecognizer, bodies: list[str], repeat: int = 1) -> dict:
     recognizer.entities(bodies[:8])  # load the model and warm up outside the timing
     started = time.process_time()
@@ -195,6 +248,8 @@ def main() -> None:
         },
         "fields": field_scores(articles, outlets),
     }
+    if AEB.exists():
+        results["quotes"]["held_out_real_news"] = held_out_scores(recognizer, lexicon, leading)
     if seed:
         [s] = seed
         results["seed"] = {

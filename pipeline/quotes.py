@@ -6,7 +6,8 @@ writer's own sentence), its order, and its speaker.
 
 What counts as a quotation
 - Text between “ ” (English), "…" (straight), « » (French, Spanish, Italian, Portuguese), „ “
-  (German; „ ” too), ‹ › and, in German, » «; British ‘ ’ when the closing ’ is not an
+  (German; „ ” too), ‹ › and, in German, » «; a paragraph without the proper closing mark may
+  close “ with a straight " and " with ” (scraped text mixes them); British ‘ ’ when the closing ’ is not an
   apostrophe (it follows punctuation, or is followed by punctuation or a space after a letter
   other than s). Straight single quotes are never quote marks (they are apostrophes).
 - News style continues a quotation over paragraphs by leaving the closing mark off and opening
@@ -68,9 +69,22 @@ _LEAD = r"^[\s,.;:!?…—–-]*"
 _CLAUSE = rf"(?:[^.!?{_MARKS}\n]|\.(?=[^\s{_MARKS}]))"
 _DESCRIPTION = rf"[^\W\d][^,.;:!?{_MARKS}\n]{{0,60}}?"
 _AUXILIARIES = r"(?:has|had|have|also|then|later|hat|ha|a|já|también|aussi|auch|anche|ainsi)"
+# A name right after one of these is inside a phrase ("published in the journal JAMA
+# Psychiatry argued"), not the subject of the speech verb that follows.
+_PREPOSITIONS = (r"(?:in|of|at|for|from|with|by|on|to|into|about|under|over|than|de|del|della|di|da|do|"
+                 r"dans|du|des|en|von|vom|im|zu|bei|mit|aus|für|para|por|com|per|con|su)")
+_WEEKDAYS_AND_MONTHS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+    "august september october november december lunes martes miércoles jueves viernes sábado domingo "
+    "lundi mardi mercredi jeudi vendredi samedi dimanche montag dienstag mittwoch donnerstag freitag samstag "
+    "sonntag segunda terça quarta quinta sexta sábado lunedì martedì mercoledì giovedì venerdì sabato "
+    "domenica".split())
 _SENTENCE_END = re.compile(rf"[.!?…](?=[\s”»“]+[{_UPPER}“\"«„‘])")
 _CAPITALISED_RUN = re.compile(rf"{_NAME_WORD}(?:\s+{_PARTICLE}?{_NAME_WORD})+")
 _PAIRS = {"“": "”", '"': '"', "«": "»", "„": "“”", "‹": "›", "‘": "’"}
+# Scraped text mixes curly and straight double quotes: when a paragraph has no proper closing
+# mark, these close the quotation instead.
+_FALLBACK_CLOSERS = {"“": '"', '"': "”"}
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,11 @@ def load_attribution(lexicon_dir: Path) -> AttributionLexicon:
                 entries.setdefault(current, [])
             elif current:
                 entries[current].append(line)
+        stopwords = Path(lexicon_dir) / "stopwords" / path.name
+        if stopwords.exists():  # function words: a capitalised one opening a sentence is no name
+            words = [w for line in stopwords.read_text(encoding="utf-8").splitlines()
+                     if not line.lstrip().startswith("#") for w in line.split()]
+            entries["stopwords"] = words
         sections[path.stem] = {name: tuple(values) for name, values in entries.items()}
     return AttributionLexicon(sections)
 
@@ -164,7 +183,8 @@ class Attributor:
         pronouns = _alternation(lexicon.words(language, "pronouns"))
         # a source word opening a sentence ("Selon Marc Lefèvre, …") is no part of a name either
         self.openers = frozenset(w.casefold() for w in (*lexicon.words(language, "openers"),
-                                                        *lexicon.words(language, "sources")) if " " not in w)
+                                                        *lexicon.words(language, "sources"),
+                                                        *lexicon.words(language, "stopwords")) if " " not in w)
         self.titles = frozenset(w.casefold().rstrip(".") for w in lexicon.words(language, "titles"))
         self.pronouns = frozenset(p.casefold() for p in lexicon.words(language, "pronouns"))
         verb = rf"(?:{verbs})(?![\w-])"
@@ -174,17 +194,21 @@ class Attributor:
         affiliation = rf"(?:\s+(?:of|from|at|de|du|des|del|della|dell’|von|vom|da|do|di)\s+(?:the\s+)?{NAME})?"
         # ", the mayor," between a name and its verb: right after a quotation it may hold commas
         # ("Jim Chilton, senior vice president at Boeing Defense, Space & Security, said")
-        appositive = affiliation + rf"(?:,[^,{_MARKS}\n]{{1,120}},)?"
+        appositive = affiliation + rf"(?:,[^,{_MARKS}\n]{{1,200}},)?"
         long_appositive = affiliation + rf"(?:,[^{_MARKS}\n]{{1,160}}?,)?"
         # "said NASA administrator Jim Bridenstine": a role between the verb and the name
         role = rf"(?:the\s+)?(?:{NAME}\s+)?(?:[a-z][\w-]*\s+){{0,2}}(?i:{titles})\s+"
         # after the closing mark
         self.after = [
+            # "responded NASA administrator Jim Bridenstine": an organisation, a role, the name
+            ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:the\s+)?{NAME}\s+(?:(?!{_PREPOSITIONS}\s|and\s|or\s)[a-z][\w’'-]*\s+){{1,3}}{name}")),
             ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:(?i:{_DESCRIPTION}),\s+|{role})??{name}")),
+            # "said planetary geologist Rosaly Lopes": lower-case words between verb and name
+            ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:(?:the|a|an)\s+)?(?:{NAME}\s+)?(?:(?!{_PREPOSITIONS}\s)[a-z][\w’'-]*\s+){{1,4}}{name}")),
             ("direct", re.compile(rf"{_LEAD}{name}{long_appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}")),
             ("pronoun", re.compile(rf"{_LEAD}(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb}|{verb}\s+(?:{pronouns})\b)")),
             ("source", re.compile(rf"{_LEAD}(?i:{sources})\s+(?:(?i:{_DESCRIPTION}),\s+)??{name}")),
-            ("near", re.compile(rf"{_LEAD}(?:{_CLAUSE}*?\s)?{name}{long_appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}")),
+            ("near_after", re.compile(rf"(?<![\w’'-]){name}{long_appositive},?\s+(?:{_AUXILIARIES}\s+)?{verb}")),
             ("pronoun_near", re.compile(rf"{_LEAD}(?:{_CLAUSE}*?[\s,])?(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb})")),
         ]
         if language in ("fr", "und"):
@@ -201,7 +225,7 @@ class Attributor:
         self.before = [
             ("direct", re.compile(rf"{name}{appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}\s*[:,]?\s*$")),
             ("pronoun", re.compile(rf"(?:^|[\s,;])(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb})\s*[:,]?\s*$")),
-            ("near", re.compile(rf"{name}{appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}[^{_MARKS}]*$")),
+            ("near_before", re.compile(rf"(?<![\w’'-]){name}{appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}[^{_MARKS}]*$")),
             # "Volker said he never used the term “three amigos” and added, “…": the sentence's
             # subject, and a verb right before the quotation
             ("direct", re.compile(rf"^\W*(?:\w+,\s+)?{name}\s[^\n]*?\b{verb}\s*[:,]?\s*$")),
@@ -222,6 +246,20 @@ class Attributor:
 
     def _match(self, patterns, text: str) -> Attribution | None:
         for kind, pattern in patterns:
+            if kind.startswith("near"):
+                # the first name with a speech verb in the clause that is not inside a phrase
+                # ("in the journal JAMA Psychiatry argued")
+                clause = re.split(f"[{_MARKS}]", text, maxsplit=1)[0] if kind == "near_after" else text
+                position = 0
+                while (match := pattern.search(clause, position)) is not None:
+                    position = match.end("name")  # candidates may overlap: step over this name only
+                    lead = clause[max(0, match.start("name") - 40):match.start("name")]
+                    if re.search(rf"\b{_PREPOSITIONS}\s+(?:[a-z][\w’'-]*\s+){{0,2}}$", lead):
+                        continue
+                    candidate = self.clean_name(match["name"])
+                    if candidate:
+                        return Attribution(name=candidate)
+                continue
             match = pattern.search(text)
             if not match:
                 continue
@@ -243,7 +281,7 @@ class Attributor:
         folded = text.casefold()
         if not text or folded in self.openers or folded in self.pronouns or folded.rstrip(".") in self.titles:
             return None
-        if text.endswith(("’s", "'s")) or not text[:1].isupper():
+        if text.endswith(("’s", "'s")) or not text[:1].isupper() or folded in _WEEKDAYS_AND_MONTHS:
             return None
         return text
 
@@ -295,7 +333,15 @@ def _can_open(body: str, i: int) -> bool:
 
 
 def _find_close(body: str, cursor: int, limit: int, mark: str, closers: str) -> int:
-    """Index of the mark closing a quotation opened with `mark`, searched in body[cursor:limit]."""
+    """Index of the mark closing a quotation opened with `mark`, searched in body[cursor:limit]:
+    its proper closing mark, else its fallback (a straight quote for “, a curly one for ")."""
+    close = _first_close(body, cursor, limit, mark, closers)
+    if close == -1 and mark in _FALLBACK_CLOSERS:
+        close = _first_close(body, cursor, limit, mark, _FALLBACK_CLOSERS[mark])
+    return close
+
+
+def _first_close(body: str, cursor: int, limit: int, mark: str, closers: str) -> int:
     while cursor < limit:
         positions = [p for p in (body.find(c, cursor, limit) for c in closers) if p != -1]
         if not positions:
@@ -554,8 +600,11 @@ def _person_mentions(body: str, known: list[Name], quoted: list[tuple[int, int]]
                          + r")(?![\w-])")
     mentions = []
     for match in pattern.finditer(body):
-        if not any(s <= match.start() < e for s, e in quoted):
-            mentions.append((match.start(), forms[match.group(0)]))
+        if any(s <= match.start() < e for s, e in quoted):
+            continue
+        if body[match.end():match.end() + 2] in ("’s", "'s"):
+            continue  # "Simmons teed up McDonald’s cameo": a possessive is rarely who speaks next
+        mentions.append((match.start(), forms[match.group(0)]))
     return sorted(mentions)
 
 

@@ -109,6 +109,12 @@ def test_a_short_quotation_counts_when_a_speech_verb_is_attached():
     ("“We will build it this year,” Ana Ruiz of the World Bank said.", "en", "Ana Ruiz"),
     ("“We will build it this year,” responded city engineer Ana Ruiz, noting the budget.", "en", "Ana Ruiz"),
     ("“We will build it this year,” said Rep. Ana Ruiz (D-TX).", "en", "Ana Ruiz"),
+    ("“We will build it this year,” said planetary geologist Ana Ruiz of the Space Agency.", "en", "Ana Ruiz"),
+    ("“We will build it this year,” the head of the Bank of England, Ana Ruiz, said.", "en", "Ana Ruiz"),
+    ("Ana Ruiz, an engineer at the regional transport authority who did not work on the project and who "
+     "has studied bridges for twenty years, told Reuters: “We will build it this year.”", "en", "Ana Ruiz"),
+    ("Ana Ruiz said she never used the word “disaster” and added, “We will build it this year.”", "en",
+     "Ana Ruiz"),
     ("«Queremos que ir en bicicleta sea seguro», dijo Carmen Ruiz.", "es", "Carmen Ruiz"),
     ("«Queremos que ir en bicicleta sea seguro», dijo la alcaldesa, Carmen Ruiz, en el pleno.", "es",
      "Carmen Ruiz"),
@@ -143,6 +149,30 @@ def test_attribution_patterns_in_six_languages(text, language, speaker):
 ])
 def test_a_pronoun_or_an_implied_subject_goes_to_the_person_named_before(text, language):
     assert speakers(text, language, [("Ana Ruiz", "PERSON")]) == ["Ana Ruiz"]
+
+
+@pytest.mark.parametrize("text", [
+    "The authors of a study published in the journal Nature Medicine argued that the plan was “a potential "
+    "public health concern for years to come.”",
+    "“We will build it this year and the next one too,” officials told reporters Monday.",
+    "“We will build it this year and the next one too,” the head of the Bank of England said.",
+])
+def test_names_inside_a_phrase_or_dates_are_not_speakers(text):
+    assert speakers(text) == [None]
+
+
+def test_mixed_curly_and_straight_marks_close_a_quotation():
+    assert found('“We will build it this year and the next one," Ana Ruiz said.') == [
+        ("Ana Ruiz", "We will build it this year and the next one,", False)]
+    assert found('"We will build it this year and the next one,” Ana Ruiz said.') == [
+        ("Ana Ruiz", "We will build it this year and the next one,", False)]
+
+
+def test_a_possessive_mention_is_not_who_speaks_next():
+    body = ("Patrick Simmons and Michael McDonald played. Simmons introduced McDonald’s song. "
+            "“You might remember him from his own band these days,” he said.")
+    assert speakers(body, names=[("Patrick Simmons", "PERSON"), ("Michael McDonald", "PERSON")]) == [
+        "Patrick Simmons"]
 
 
 def test_a_pronoun_with_nobody_named_before_keeps_no_speaker():
