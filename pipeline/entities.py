@@ -26,7 +26,9 @@ Canonical forms, within one article (`canonical_forms`):
   matched characters over the total characters). "Kait’ib Hezbollah" / "Kataib Hezbollah" merge
   (kaitib/kataib 0.83); "Austria" / "Australia" and "North Korea" / "South Korea" do not;
 - a person's surname (or any tail of a person's or organisation's longer name) is that name
-  ("Austin" -> "Lloyd Austin"), unless two different longer names end with it;
+  ("Austin" -> "Lloyd Austin"), unless two different longer names end with it; a one-word
+  person name that ends no longer name but opens exactly one is that name ("Liu" -> "Liu
+  Xiaming": family name first);
 - leading titles of people go ("Councillor Ruth Adebayo" -> "Ruth Adebayo") when `titles` is given.
 The canonical form of a group is its longest member.
 """
@@ -271,6 +273,12 @@ def canonical_forms(entities: list[Entity], body: str = "", titles: frozenset[st
                   if labels[j] in ("PERSON", "ORG") and folded[j].endswith(" " + folded[i])}
         if len(longer) == 1:
             union(i, longer.pop())
+        elif not longer and labels[i] == "PERSON" and " " not in folded[i]:
+            # a family name written first ("Liu" of "Liu Xiaming"), or a first name, when only one fits
+            first = {find(j) for j in range(count)
+                     if labels[j] == "PERSON" and folded[j].startswith(folded[i] + " ")}
+            if len(first) == 1:
+                union(i, first.pop())
     groups: dict[int, list[int]] = {}
     for i in range(count):
         groups.setdefault(find(i), []).append(i)

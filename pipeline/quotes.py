@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 MIN_QUOTE_WORDS = 5          # a quotation without an attached speech verb needs this many words
-TITLE_MAX_WORDS = 6          # a quoted run of this many capitalised words or fewer is a title
+TITLE_MAX_WORDS = 10         # a quoted run of this many capitalised words or fewer is a title
 PRONOUN_REACH_PARAGRAPHS = 3  # how far back a pronoun looks for the person it stands for
 LANGUAGES = ("en", "es", "fr", "de", "pt", "it")
 # The lexicons shipped with the project; the extract stage passes its own `lexicon_dir`.
@@ -183,15 +183,17 @@ class Attributor:
         pronouns = _alternation(lexicon.words(language, "pronouns"))
         # a source word opening a sentence ("Selon Marc Lefèvre, …") is no part of a name either
         self.openers = frozenset(w.casefold() for w in (*lexicon.words(language, "openers"),
-                                                        *lexicon.words(language, "sources"),
-                                                        *lexicon.words(language, "stopwords")) if " " not in w)
+                                                        *lexicon.words(language, "sources")) if " " not in w)
+        # function words ("During", "Will") open a sentence, rarely a name; a named entity keeps them
+        self.function_words = frozenset(w.casefold() for w in lexicon.words(language, "stopwords"))
         self.titles = frozenset(w.casefold().rstrip(".") for w in lexicon.words(language, "titles"))
         self.pronouns = frozenset(p.casefold() for p in lexicon.words(language, "pronouns"))
         verb = rf"(?:{verbs})(?![\w-])"
         name = rf"(?P<name>{NAME})"
         titles = _alternation(lexicon.words(language, "titles"))
         # "Ana Ruiz of the World Bank said": the affiliation is not part of the speaker
-        affiliation = rf"(?:\s+(?:of|from|at|de|du|des|del|della|dell’|von|vom|da|do|di)\s+(?:the\s+)?{NAME})?"
+        affiliation = (rf"(?:\s+(?:of|from|at|de|du|des|del|della|dell’|von|vom|da|do|di)\s+(?:the\s+)?{NAME})?"
+                       r"(?:\s+and\s+(?:his|her|their|its)\s+[a-z]+)?")  # "Paganini and his team wrote"
         # ", the mayor," between a name and its verb: right after a quotation it may hold commas
         # ("Jim Chilton, senior vice president at Boeing Defense, Space & Security, said")
         appositive = affiliation + rf"(?:,[^,{_MARKS}\n]{{1,200}},)?"
@@ -270,16 +272,18 @@ class Attributor:
                 return Attribution(name=candidate, direct=kind == "direct")
         return None
 
-    def clean_name(self, name: str) -> str | None:
-        """`name` without leading articles, conjunctions and sentence adverbs ("the Pentagon" ->
-        "Pentagon", "But Smith" -> "Smith"); None if nothing is left or it is no name (a pronoun,
-        a possessive like "Thursday’s")."""
+    def clean_name(self, name: str, entity: bool = False) -> str | None:
+        """`name` without leading articles, conjunctions, sentence adverbs and (unless it is a
+        named `entity`) function words: "the Pentagon" -> "Pentagon", "But Smith" -> "Smith",
+        "During Smith" -> "Smith"; None if nothing is left or it is no name (a pronoun, a
+        possessive like "Thursday’s", a weekday)."""
+        drop = self.openers if entity else self.openers | self.function_words
         words = " ".join(name.strip(" ,.;:’'").split()).split(" ")
-        while len(words) > 1 and words[0].casefold() in self.openers:
+        while len(words) > 1 and words[0].casefold() in drop:
             words = words[1:]
         text = " ".join(words).strip(" ,.;:")
         folded = text.casefold()
-        if not text or folded in self.openers or folded in self.pronouns or folded.rstrip(".") in self.titles:
+        if not text or folded in drop or folded in self.pronouns or folded.rstrip(".") in self.titles:
             return None
         if text.endswith(("’s", "'s")) or not text[:1].isupper() or folded in _WEEKDAYS_AND_MONTHS:
             return None
@@ -341,9 +345,14 @@ def _find_close(body: str, cursor: int, limit: int, mark: str, closers: str) -> 
     return close
 
 
+# Typewriter habits: two apostrophes close a double quotation ("…voters,’’ Will Moy said").
+_DOUBLED_APOSTROPHES = ("’’", "''")
+
+
 def _first_close(body: str, cursor: int, limit: int, mark: str, closers: str) -> int:
+    candidates = (*closers, *_DOUBLED_APOSTROPHES) if mark in "“\"" else tuple(closers)
     while cursor < limit:
-        positions = [p for p in (body.find(c, cursor, limit) for c in closers) if p != -1]
+        positions = [p for p in (body.find(c, cursor, limit) for c in candidates) if p != -1]
         if not positions:
             return -1
         close = min(positions)
@@ -432,7 +441,7 @@ def _article_names(names: Sequence, body: str, attributor: Attributor) -> list[N
     found: list[Name] = []
     for entry in names:
         text, label = (entry, None) if isinstance(entry, str) else (entry[0], entry[1])
-        cleaned = attributor.clean_name(text)
+        cleaned = attributor.clean_name(text, entity=True)
         if cleaned:
             found.append(Name(cleaned, label))
     for match in _CAPITALISED_RUN.finditer(body):
@@ -485,6 +494,10 @@ def resolve(speaker: str | None, names: Sequence[Name | str], attributor: Attrib
         return max(inside, key=lambda n: (len(n.text), n.text)).text
     if same_or_longer:
         return _fullest(same_or_longer)
+    if " " not in key:  # a family name written first ("Liu" of "Liu Xiaming"), when only one fits
+        first = {n.text for n in entries if n.label == "PERSON" and folded[n].split(" ")[0] == key and " " in folded[n]}
+        if len(first) == 1:
+            return first.pop()
     return bare if " " in bare else speaker
 
 

@@ -73,6 +73,12 @@ def test_a_surname_shared_by_two_people_stays_as_written():
     assert canonical_forms(entities, body) == ["Lloyd Austin", "Steve Austin", "Austin"]
 
 
+def test_a_family_name_written_first_is_the_full_name():
+    body = "Liu Xiaming said … Liu added"
+    entities = [entity(body, "Liu Xiaming", "PERSON"), entity(body, "Liu", "PERSON", 1)]
+    assert canonical_forms(entities, body) == ["Liu Xiaming", "Liu Xiaming"]
+
+
 def test_titles_leave_people_names():
     body = "Councillor Ruth Adebayo warned … Adebayo said"
     entities = [entity(body, "Councillor Ruth Adebayo", "PERSON"), entity(body, "Adebayo", "PERSON", 1)]

@@ -104,6 +104,7 @@ def test_a_short_quotation_counts_when_a_speech_verb_is_attached():
     ("According to Ana Ruiz, “the bridge will be built this year.”", "en", "Ana Ruiz"),
     ("“We will build it this year,” Ana Ruiz warned on Tuesday.", "en", "Ana Ruiz"),
     ("“We will build it this year,” Ana Ruiz wrote in a letter.", "en", "Ana Ruiz"),
+    ("“We will build it this year,” Ana Ruiz and her team wrote in the paper.", "en", "Ana Ruiz"),
     ("“We will build it this year,” Ana Ruiz explained.", "en", "Ana Ruiz"),
     ("“Will we build it this year?” Ana Ruiz asked.", "en", "Ana Ruiz"),
     ("“We will build it this year,” Ana Ruiz of the World Bank said.", "en", "Ana Ruiz"),
@@ -166,6 +167,21 @@ def test_mixed_curly_and_straight_marks_close_a_quotation():
         ("Ana Ruiz", "We will build it this year and the next one,", False)]
     assert found('"We will build it this year and the next one,” Ana Ruiz said.') == [
         ("Ana Ruiz", "We will build it this year and the next one,", False)]
+
+
+def test_doubled_apostrophes_close_a_double_quotation():
+    assert found("“It was an attempt to mislead voters,’’ Will Moy told the BBC. “And it was wrong of them.”",
+                 names=[("Will Moy", "PERSON")]) == [("Will Moy", "It was an attempt to mislead voters,", False),
+                                                     ("Will Moy", "And it was wrong of them.", False)]
+
+
+def test_a_family_name_written_first_resolves_to_the_full_name():
+    body = "Liu Xiaming spoke. Liu said the army could be deployed, warning: “They are already there in the garrison.”"
+    assert speakers(body, names=[("Liu Xiaming", "PERSON")]) == ["Liu Xiaming"]
+
+
+def test_a_newsletter_title_is_not_a_quotation():
+    assert found('Just tick "10 Things in Tech You Need to Know."') == []
 
 
 def test_a_possessive_mention_is_not_who_speaks_next():
