@@ -116,8 +116,10 @@ class AttributionLexicon:
 
     def leading_words(self, language: str) -> frozenset[str]:
         """Lower-case words that may open a sentence before a name but are no part of it:
-        openers, one-word sources and titles ("laut", "secondo", "the", "mayor")."""
-        words = [*self.words(language, "openers"), *self.words(language, "sources"), *self.words(language, "titles")]
+        openers, one-word sources, titles and function words ("laut", "secondo", "the", "mayor",
+        "ein", "nach")."""
+        words = [*self.words(language, "openers"), *self.words(language, "sources"), *self.words(language, "titles"),
+                 *self.words(language, "stopwords")]
         return frozenset(w.casefold().rstrip(".") for w in words if " " not in w)
 
     def title_words(self, language: str) -> frozenset[str]:
@@ -198,15 +200,19 @@ class Attributor:
         # ("Jim Chilton, senior vice president at Boeing Defense, Space & Security, said")
         appositive = affiliation + rf"(?:,[^,{_MARKS}\n]{{1,200}},)?"
         long_appositive = affiliation + rf"(?:,[^{_MARKS}\n]{{1,160}}?,)?"
+        # lower-case words of a role ("administrator", "planetary geologist"), not function words
+        # ("nach der Abstimmung", "on Tuesday")
+        function_words = _alternation([*lexicon.words(language, "stopwords"), "on", "in", "at", "after", "before"])
+        role_word = r"[a-zà-ÿ][\w’'-]*"
         # "said NASA administrator Jim Bridenstine": a role between the verb and the name
         role = rf"(?:the\s+)?(?:{NAME}\s+)?(?:[a-z][\w-]*\s+){{0,2}}(?i:{titles})\s+"
         # after the closing mark
         self.after = [
             # "responded NASA administrator Jim Bridenstine": an organisation, a role, the name
-            ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:the\s+)?{NAME}\s+(?:(?!{_PREPOSITIONS}\s|and\s|or\s)[a-z][\w’'-]*\s+){{1,3}}{name}")),
+            ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:the\s+)?{NAME}\s+(?:(?!(?:{function_words})\s){role_word}\s+){{1,3}}{name}")),
             ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:(?i:{_DESCRIPTION}),\s+|{role})??{name}")),
             # "said planetary geologist Rosaly Lopes": lower-case words between verb and name
-            ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:(?:the|a|an)\s+)?(?:{NAME}\s+)?(?:(?!{_PREPOSITIONS}\s)[a-z][\w’'-]*\s+){{1,4}}{name}")),
+            ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:(?:{_ARTICLE}|an|l’|l')\s*)?(?:{NAME}\s+)?(?:(?!(?:{function_words}|{_PREPOSITIONS})\s){role_word}\s+){{1,4}}{name}")),
             ("direct", re.compile(rf"{_LEAD}{name}{long_appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}")),
             ("pronoun", re.compile(rf"{_LEAD}(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb}|{verb}\s+(?:{pronouns})\b)")),
             ("source", re.compile(rf"{_LEAD}(?i:{sources})\s+(?:(?i:{_DESCRIPTION}),\s+)??{name}")),

@@ -122,11 +122,17 @@ def test_a_short_quotation_counts_when_a_speech_verb_is_attached():
     ("Según la concejala, Elena Prieto, las obras durarán «unos dieciocho meses si todo va bien».", "es",
      "Elena Prieto"),
     ("«Es un capricho caro que no resuelve nada», afirmó Javier Ortega.", "es", "Javier Ortega"),
+    ("“Cada vez que volvemos encontramos algo nuevo”, afirmó la bióloga Paula Herrera, autora del estudio.", "es",
+     "Paula Herrera"),
+    ("« Les abeilles sauvages sont moins visibles », a expliqué la biologiste Claire Fontaine, qui a coordonné "
+     "l'étude.", "fr", "Claire Fontaine"),
     ("« C’est un changement profond pour le nord », a déclaré la maire, Hélène Marchand.", "fr",
      "Hélène Marchand"),
     ("Selon Marc Lefèvre, la mesure coûtera « environ 30 millions d’euros par an ».", "fr", "Marc Lefèvre"),
     ("„Mobilität darf keine Frage des Geldbeutels sein“, sagte Thomas Krüger.", "de", "Thomas Krüger"),
     ("„Das ist viel Geld, aber gut investiert“, so Sabine Roth.", "de", "Sabine Roth"),
+    ("„Mobilität darf keine Frage des Geldbeutels sein“, sagte Oberbürgermeister Thomas Krüger nach der "
+     "Abstimmung.", "de", "Thomas Krüger"),
     ("Thomas Krüger erklärte: „Das Ticket kommt im Juli für alle Familien.“", "de", "Thomas Krüger"),
     ("“O mercado é o coração do centro histórico”, afirmou Ricardo Santos.", "pt", "Ricardo Santos"),
     ("Segundo Ricardo Santos, a obra vai custar “cerca de 40 milhões de reais”.", "pt", "Ricardo Santos"),
