@@ -262,7 +262,8 @@ def canonical_forms(entities: list[Entity], body: str = "", titles: frozenset[st
     # acronyms equal to the initials of a longer name
     for i in range(count):
         if _is_acronym(members[i]):
-            matches = {find(j) for j in range(count) if " " in members[j] and _initials(members[j]) == members[i].replace(".", "")}
+            bare = members[i].replace(".", "")
+            matches = {find(j) for j in range(count) if " " in members[j] and _initials(members[j]) == bare}
             if len(matches) == 1:
                 union(i, matches.pop())
     # a tail of a longer person or organisation name is that name, when only one name ends with it

@@ -58,10 +58,12 @@ DEFAULT_LEXICONS = Path(__file__).resolve().parents[1] / "schemas" / "lexicons"
 
 _UPPER = "A-Z" + "".join(c for c in map(chr, range(0xC0, 0x17F)) if c.isupper() and c.isalpha())
 _NAME_WORD = rf"(?:(?:[{_UPPER}]\.){{1,4}}(?![\w])|[{_UPPER}][\w'’-]*)"
-_PARTICLE = r"(?:al-|el-|bin\s+|ibn\s+|de\s+|del\s+|della\s+|di\s+|da\s+|do\s+|dos\s+|du\s+|van\s+(?:der\s+|den\s+)?|von\s+(?:der\s+)?|le\s+|la\s+)"
+_PARTICLE = (r"(?:al-|el-|bin\s+|ibn\s+|de\s+|del\s+|della\s+|di\s+|da\s+|do\s+|dos\s+|du\s+"
+             r"|van\s+(?:der\s+|den\s+)?|von\s+(?:der\s+)?|le\s+|la\s+)")
 _ARTICLE = r"(?:the|la|le|el|der|die|das|il|lo|o|a)"
 # Abbreviated titles that may open a name ("Rep. Brian Babin", "Dr. Ana Ruiz", "M. Dupont").
-_ABBREVIATION = r"(?:(?:Mr|Mrs|Ms|Mx|Dr|Drs|Prof|Rep|Sen|Gov|Gen|Lt|Col|Sgt|Capt|Cmdr|Adm|Rev|Fr|Sr|Sra|Srta|Dra|Mme|Mlle|M|Dott|Hon)\.\s+)"
+_ABBREVIATION = (r"(?:(?:Mr|Mrs|Ms|Mx|Dr|Drs|Prof|Rep|Sen|Gov|Gen|Lt|Col|Sgt|Capt|Cmdr|Adm|Rev|Fr|Sr|Sra|Srta"
+                 r"|Dra|Mme|Mlle|M|Dott|Hon)\.\s+)")
 NAME = rf"(?:{_ARTICLE}\s+)?{_ABBREVIATION}?{_NAME_WORD}(?:\s+{_PARTICLE}?{_NAME_WORD}|-{_NAME_WORD})*"
 _MARKS = "“”\"«»„‹›‘"
 _LEAD = r"^[\s,.;:!?…—–-]*"
@@ -204,20 +206,25 @@ class Attributor:
         # ("nach der Abstimmung", "on Tuesday")
         function_words = _alternation([*lexicon.words(language, "stopwords"), "on", "in", "at", "after", "before"])
         role_word = r"[a-zà-ÿ][\w’'-]*"
+        not_function_word = rf"(?!(?:{function_words}|{_PREPOSITIONS})\s)"
+        aux = rf"(?:{_AUXILIARIES}\s+)?"
+        pronoun = rf"(?:{pronouns})"
         # "said NASA administrator Jim Bridenstine": a role between the verb and the name
         role = rf"(?:the\s+)?(?:{NAME}\s+)?(?:[a-z][\w-]*\s+){{0,2}}(?i:{titles})\s+"
         # after the closing mark
         self.after = [
             # "responded NASA administrator Jim Bridenstine": an organisation, a role, the name
-            ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:the\s+)?{NAME}\s+(?:(?!(?:{function_words})\s){role_word}\s+){{1,3}}{name}")),
+            ("direct", re.compile(
+                rf"{_LEAD}{verb}\s+(?:the\s+)?{NAME}\s+(?:{not_function_word}{role_word}\s+){{1,3}}{name}")),
             ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:(?i:{_DESCRIPTION}),\s+|{role})??{name}")),
             # "said planetary geologist Rosaly Lopes": lower-case words between verb and name
-            ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:(?:{_ARTICLE}|an|l’|l')\s*)?(?:{NAME}\s+)?(?:(?!(?:{function_words}|{_PREPOSITIONS})\s){role_word}\s+){{1,4}}{name}")),
-            ("direct", re.compile(rf"{_LEAD}{name}{long_appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}")),
-            ("pronoun", re.compile(rf"{_LEAD}(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb}|{verb}\s+(?:{pronouns})\b)")),
+            ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:(?:{_ARTICLE}|an|l’|l')\s*)?(?:{NAME}\s+)?"
+                                  rf"(?:{not_function_word}{role_word}\s+){{1,4}}{name}")),
+            ("direct", re.compile(rf"{_LEAD}{name}{long_appositive}\s+{aux}{verb}")),
+            ("pronoun", re.compile(rf"{_LEAD}(?i:{pronoun}\s+{aux}{verb}|{verb}\s+{pronoun}\b)")),
             ("source", re.compile(rf"{_LEAD}(?i:{sources})\s+(?:(?i:{_DESCRIPTION}),\s+)??{name}")),
-            ("near_after", re.compile(rf"(?<![\w’'-]){name}{long_appositive},?\s+(?:{_AUXILIARIES}\s+)?{verb}")),
-            ("pronoun_near", re.compile(rf"{_LEAD}(?:{_CLAUSE}*?[\s,])?(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb})")),
+            ("near_after", re.compile(rf"(?<![\w’'-]){name}{long_appositive},?\s+{aux}{verb}")),
+            ("pronoun_near", re.compile(rf"{_LEAD}(?:{_CLAUSE}*?[\s,])?(?i:{pronoun}\s+{aux}{verb})")),
         ]
         if language in ("fr", "und"):
             participles = [v.split(" ", 1)[1] for v in lexicon.words("fr", "verbs") if v.startswith("a ")]
@@ -231,13 +238,13 @@ class Attributor:
             self.after.append(("pronoun", re.compile(rf"{_LEAD}{verb}(?!\s+{NAME})")))
         # before the opening mark (in the same sentence)
         self.before = [
-            ("direct", re.compile(rf"{name}{appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}\s*[:,]?\s*$")),
-            ("pronoun", re.compile(rf"(?:^|[\s,;])(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb})\s*[:,]?\s*$")),
-            ("near_before", re.compile(rf"(?<![\w’'-]){name}{appositive}\s+(?:{_AUXILIARIES}\s+)?{verb}[^{_MARKS}]*$")),
+            ("direct", re.compile(rf"{name}{appositive}\s+{aux}{verb}\s*[:,]?\s*$")),
+            ("pronoun", re.compile(rf"(?:^|[\s,;])(?i:{pronoun}\s+{aux}{verb})\s*[:,]?\s*$")),
+            ("near_before", re.compile(rf"(?<![\w’'-]){name}{appositive}\s+{aux}{verb}[^{_MARKS}]*$")),
             # "Volker said he never used the term “three amigos” and added, “…": the sentence's
             # subject, and a verb right before the quotation
             ("direct", re.compile(rf"^\W*(?:\w+,\s+)?{name}\s[^\n]*?\b{verb}\s*[:,]?\s*$")),
-            ("pronoun_near", re.compile(rf"(?:^|[\s,;])(?i:(?:{pronouns})\s+(?:{_AUXILIARIES}\s+)?{verb})[^{_MARKS}]*$")),
+            ("pronoun_near", re.compile(rf"(?:^|[\s,;])(?i:{pronoun}\s+{aux}{verb})[^{_MARKS}]*$")),
             ("source", re.compile(rf"(?i:\b(?:{sources}))\s+(?:(?i:{_DESCRIPTION}),\s+)??{name}")),
         ]
 

@@ -2,6 +2,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.entities import (LABELS, MODEL_NAME, Entity, EntityRecognizer, canonical_forms, looks_like_a_name,
                                model_version, names_only, recognizer, spelling_variants)
@@ -175,3 +177,21 @@ def test_english_fixture_entity_recall(model, path):
     canonical = canonical_forms(found, body, default_lexicon().title_words("en"))
     _, _, hits, total = _precision_recall(found, canonical, data["expected"]["entities"])
     assert hits / total >= 0.9
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["Lloyd Austin", "Austin", "KH", "Kait’ib Hezbollah", "the Pentagon",
+                                           "US", "U.S.", "United States", "Liu", "Liu Xiaming", "Iran", "Iraq"]),
+                          st.sampled_from(LABELS)), max_size=12))
+def test_canonical_forms_give_one_name_per_entity_from_the_article(pairs):
+    body = " … ".join(text for text, _ in pairs)
+    entities, position = [], 0
+    for text, label in pairs:
+        start = body.index(text, position)
+        entities.append(Entity(text, label, start, start + len(text)))
+        position = start + len(text)
+    canonical = canonical_forms(entities, body)
+    assert len(canonical) == len(entities)
+    names = {text.removeprefix("the ") for text, _ in pairs}
+    assert set(canonical) <= names | {"Kait’ib Hezbollah"}
+    assert canonical == canonical_forms(entities, body)  # deterministic

@@ -3,6 +3,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.fields import (authors, cited_outlets, dateline, load_outlets, parse_date, published_at,
                              us_daylight_time)
@@ -185,3 +187,14 @@ def test_the_seed_fields():
     assert published_at(None, None, body[:600]) is None
     assert dateline(None, expected["body_paragraphs"][0]) is None
     assert authors([], None, OUTLETS) == expected["authors"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80), st.text(max_size=80), st.sampled_from(["en", "es", "fr", "de", "pt", "it", "und"]))
+def test_fields_never_fail_on_any_text(a, b, language):
+    value = published_at(a, b, a + "\n" + b, language)
+    assert value is None or value.tzinfo is not None
+    assert all(name.strip() == name and name for name in authors([], a, OUTLETS))
+    found = dateline(a, b)
+    assert found is None or found.strip() == found
+    assert len(set(cited_outlets(a + " told Reuters " + b, OUTLETS))) == len(cited_outlets(a + " told Reuters " + b, OUTLETS))
