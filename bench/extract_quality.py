@@ -15,6 +15,11 @@ extract stage (entities from the model, their canonical forms as names for the s
   English and, separately, for the other languages with the raw English model and with the
   names-only filter the stage applies there.
 - fields: share of fixtures whose published_at, authors, dateline and outlets equal the expected.
+- quotes on real English news (`quotes.held_out_real_news`, when ../shared is present): every
+  quoted span of 24 aeb-dev articles judged by hand (`bench/annotations/aeb_dev_quotes.json`,
+  offsets only), in sets A, B, C drawn one after another; each set was scored before the fixes
+  it led to (those first figures are in BENCHMARKS.md), so only the latest set estimates the
+  code as it was then; re-running scores the current code on all three.
 
 Cost: NER seconds per 1,000 articles and articles per second on one core (`nlp.pipe`, batch 64,
 NER pipe only; the model is loaded before timing), on the aeb-dev true bodies (real news, about

