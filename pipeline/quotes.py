@@ -52,7 +52,6 @@ from typing import Iterable, Sequence
 MIN_QUOTE_WORDS = 5          # a quotation without an attached speech verb needs this many words
 TITLE_MAX_WORDS = 10         # a quoted run of this many capitalised words or fewer is a title
 PRONOUN_REACH_PARAGRAPHS = 3  # how far back a pronoun looks for the person it stands for
-LANGUAGES = ("en", "es", "fr", "de", "pt", "it")
 # The lexicons shipped with the project; the extract stage passes its own `lexicon_dir`.
 DEFAULT_LEXICONS = Path(__file__).resolve().parents[1] / "schemas" / "lexicons"
 
