@@ -21,8 +21,8 @@ and one `duplicates` table (article_id, source_path, duplicate_of, kind, similar
    1 - (1 - s^rows)^bands, an S-curve whose steepest point is near (1/bands)^(1/rows).
    Candidates come from grouping each band's hashes in Polars (never all pairs; buckets are
    capped, see `candidate_pairs`), are pre-filtered on the signature estimate and then checked
-   on the **exact** Jaccard of the two shingle sets: a pair is a near duplicate when it is at
-   least `dedup.threshold`. Clusters are the connected components of the verified pairs.
+   on the **exact** Jaccard of the two shingle sets (32-bit shingle hashes): a pair is a near duplicate when it is at least
+   `dedup.threshold`. Clusters are the connected components of the verified pairs.
 3. **Canonical** (deterministic): earliest `published_at` (unknown dates last), then the longest
    body (`word_count`), then the smallest `id`. Every other member goes to `duplicates`; its kind
    and similarity are relative to the canonical: `exact` with 1.0 when its normalised body is the
@@ -32,8 +32,11 @@ and one `duplicates` table (article_id, source_path, duplicate_of, kind, similar
 4. **Split**: from sha256 of the canonical id against `dedup.splits`, so no cluster straddles
    splits.
 
-Only keys, band hashes, 16-bit signature sketches and the shingle sets of articles in candidate
-pairs cross shards; article, quote and entity rows stay in their shard.
+Memory: the signature pass (worker pool) saves each shard's band hashes, 16-bit signature
+sketches and shingle hashes in a scratch folder inside the output folder (removed at the end);
+the main process holds the keys of all articles, one band of hashes at a time, and the sketches
+and shingle sets of the articles in candidate pairs only. Article, quote and entity rows stay in
+their shard.
 
 Tokens: the body is lower-cased and every ASCII non-alphanumeric character and every character of
 the Unicode punctuation blocks (Latin-1 punctuation, General Punctuation with typographic quotes
@@ -46,11 +49,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import resource
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -254,63 +260,120 @@ def estimated_jaccard(sketches: np.ndarray, left: np.ndarray, right: np.ndarray)
 
 def candidate_pairs(bands: pl.DataFrame) -> pl.DataFrame:
     """Pairs of rows that share the hash of at least one band: columns left < right (UInt32),
-    unique, sorted.
+    unique, sorted. Reads the `band_*` columns (row i of the frame is item i); see
+    `candidate_pairs_by_band`."""
+    return candidate_pairs_by_band(bands[name].to_numpy() for name in bands.columns if name.startswith("band_"))
 
-    Reads the `band_*` columns (row i of the frame is item i). Each band is handled on its own in
-    Polars (hashes seen once are dropped, the rest grouped), so memory is one band at a time and
-    no all-pairs product is formed. A bucket of n
-    rows yields all its n(n-1)/2 pairs when n <= MAX_BUCKET + 1; a larger bucket pairs each
-    member only with the bucket's first MAX_BUCKET members (smallest rows), at most
-    MAX_BUCKET * n pairs: large clusters stay connected through those heads, and a degenerate
-    bucket (thousands of bodies sharing a template) costs linear, not quadratic, work."""
-    empty = pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32})
-    if bands.height < 2:
-        return empty
-    rows = pl.Series("row", np.arange(bands.height, dtype=np.uint32))
+
+def candidate_pairs_by_band(bands: Iterable[np.ndarray]) -> pl.DataFrame:
+    """`candidate_pairs` over band hash arrays given one band at a time (uint64, item i at i).
+
+    Each band is handled on its own in Polars (hashes seen once are dropped, the rest grouped),
+    so memory holds one band and no all-pairs product is formed. A bucket of n items yields all
+    its n(n-1)/2 pairs when n <= MAX_BUCKET + 1; a larger bucket pairs each member only with the
+    bucket's first MAX_BUCKET members (smallest rows), at most MAX_BUCKET * n pairs: large
+    clusters stay connected through those heads, and a degenerate bucket (thousands of bodies
+    sharing a template) costs linear, not quadratic, work."""
     collected: list[np.ndarray] = []
     pending = 0
-    for name in (c for c in bands.columns if c.startswith("band_")):
-        shared = pl.DataFrame([rows, bands[name].alias("hash")]).filter(pl.col("hash").is_duplicated())
-        buckets = shared.group_by("hash").agg(pl.col("row").sort())
-        if buckets.height == 0:
-            continue
-        pairs = (buckets.select(pl.col("row").list.head(MAX_BUCKET).alias("left"), pl.col("row").alias("right"))
-                 .explode("left").explode("right").filter(pl.col("left") < pl.col("right")))
-        keys = (pairs["left"].cast(pl.UInt64).to_numpy() << _U64(32)) | pairs["right"].cast(pl.UInt64).to_numpy()
+    for hashes in bands:
+        keys = _bucket_pairs(np.asarray(hashes, dtype=np.uint64))
         collected.append(keys)
         pending += len(keys)
         if pending > PAIR_COMPACT:
             collected = [np.unique(np.concatenate(collected))]
             pending = len(collected[0])
-    if not collected:
-        return empty
-    keys = np.unique(np.concatenate(collected))
+    keys = np.unique(np.concatenate(collected)) if collected else np.zeros(0, dtype=np.uint64)
     return pl.DataFrame({"left": (keys >> _U64(32)).astype(np.uint32), "right": (keys & _MASK32).astype(np.uint32)})
 
 
-def exact_jaccard(pairs: pl.DataFrame, shingle_sets: pl.DataFrame) -> np.ndarray:
-    """Exact Jaccard similarity |A & B| / |A | B| of the shingle sets of each pair.
+def _bucket_pairs(hashes: np.ndarray) -> np.ndarray:
+    """Pairs (as left << 32 | right) of the items of one band that share a hash, capped."""
+    if len(hashes) < 2:
+        return np.zeros(0, dtype=np.uint64)
+    shared = (pl.DataFrame({"row": np.arange(len(hashes), dtype=np.uint32), "hash": hashes})
+              .filter(pl.col("hash").is_duplicated()))
+    if shared.height == 0:
+        return np.zeros(0, dtype=np.uint64)
+    pairs = (shared.group_by("hash").agg(pl.col("row").sort())
+             .select(pl.col("row").list.head(MAX_BUCKET).alias("left"), pl.col("row").alias("right"))
+             .explode("left").explode("right").filter(pl.col("left") < pl.col("right")))
+    return (pairs["left"].cast(pl.UInt64).to_numpy() << _U64(32)) | pairs["right"].cast(pl.UInt64).to_numpy()
 
-    Reads pairs (left, right) and shingle_sets (row, shingle; unique per row, every row of a pair
-    present). Intersections are counted with a Polars join, in batches of about JOIN_BUDGET
-    joined rows."""
+
+@dataclass(frozen=True)
+class ShingleSets:
+    """Sorted, unique 32-bit shingle hashes of rows 0 .. count-1 (CSR layout): row r's set is
+    values[offsets[r]:offsets[r + 1]], empty for rows that were not loaded."""
+
+    offsets: np.ndarray      # int64, count + 1
+    values: np.ndarray       # uint32
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @staticmethod
+    def from_keys(keys: np.ndarray, count: int) -> ShingleSets:
+        """From uint64 keys row << 32 | shingle (duplicates allowed, any order)."""
+        keys = np.asarray(keys, dtype=np.uint64)
+        if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():
+            keys = np.unique(keys)
+        rows = (keys >> _U64(32)).astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=count))]).astype(np.int64)
+        return ShingleSets(offsets, (keys & _MASK32).astype(np.uint32))
+
+    @staticmethod
+    def from_chunks(chunks: Iterable[np.ndarray], count: int) -> ShingleSets:
+        """From chunks of sorted unique keys row << 32 | shingle, chunks in increasing row order
+        (a row's keys all in one chunk); holds only the 32-bit values, never all keys at once."""
+        values, lengths = [], np.zeros(count, dtype=np.int64)
+        for keys in chunks:
+            lengths += np.bincount((keys >> _U64(32)).astype(np.int64), minlength=count)
+            values.append((keys & _MASK32).astype(np.uint32))
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return ShingleSets(offsets, np.concatenate(values) if values else np.zeros(0, dtype=np.uint32))
+
+    @staticmethod
+    def from_frame(frame: pl.DataFrame, count: int) -> ShingleSets:
+        """From a frame with columns row and shingle (a 32-bit hash)."""
+        rows = frame["row"].to_numpy().astype(np.uint64)
+        return ShingleSets.from_keys((rows << _U64(32)) | frame["shingle"].to_numpy().astype(np.uint64), count)
+
+
+def _pair_keys(sets: ShingleSets, rows: np.ndarray) -> np.ndarray:
+    """The sets of `rows` concatenated as sorted keys (position in `rows`) << 32 | shingle."""
+    starts, lengths = sets.offsets[rows], sets.offsets[rows + 1] - sets.offsets[rows]
+    index = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+    owner = np.repeat(np.arange(len(rows), dtype=np.uint64), lengths)
+    return (owner << _U64(32)) | sets.values[index].astype(np.uint64)
+
+
+def exact_jaccard(pairs: pl.DataFrame, sets: ShingleSets) -> np.ndarray:
+    """Exact Jaccard similarity |A & B| / |A | B| of the shingle sets of each pair (left, right).
+
+    Vectorised without joins: for a batch of pairs the left sets and the right sets are laid out
+    as sorted keys (pair << 32 | shingle), and every left key is looked up in the right keys with
+    one binary search; batches hold about JOIN_BUDGET shingles."""
     if pairs.height == 0:
         return np.zeros(0, dtype=np.float64)
-    sets = shingle_sets.select(pl.col("row").cast(pl.UInt32), pl.col("shingle").cast(pl.UInt64))
-    sizes = sets.group_by("row").len()
-    numbered = (pairs.select(pl.col("left").cast(pl.UInt32), pl.col("right").cast(pl.UInt32)).with_row_index("pair")
-                .join(sizes.rename({"row": "left", "len": "left_size"}), on="left", how="left", maintain_order="left")
-                .join(sizes.rename({"row": "right", "len": "right_size"}), on="right", how="left", maintain_order="left"))
-    budget = np.cumsum(numbered["left_size"].fill_null(0).to_numpy())
-    batch_of = (budget // JOIN_BUDGET).astype(np.int64)
-    common = np.zeros(numbered.height, dtype=np.int64)
-    for batch in np.unique(batch_of):
-        part = numbered.filter(pl.Series(batch_of == batch)).select("pair", "left", "right")
-        counted = (part.join(sets, left_on="left", right_on="row")
-                   .join(sets, left_on=["right", "shingle"], right_on=["row", "shingle"], how="semi")
-                   .group_by("pair").len())
-        common[counted["pair"].to_numpy()] = counted["len"].to_numpy()
-    union = numbered["left_size"].fill_null(0).to_numpy() + numbered["right_size"].fill_null(0).to_numpy() - common
+    left = pairs["left"].to_numpy().astype(np.int64)
+    right = pairs["right"].to_numpy().astype(np.int64)
+    lengths = sets.lengths
+    size_l, size_r = lengths[left], lengths[right]
+    work = np.cumsum(size_l + size_r)
+    bounds = np.unique(np.concatenate([[0], np.searchsorted(work, np.arange(JOIN_BUDGET, work[-1], JOIN_BUDGET)),
+                                       [len(left)]]))
+    common = np.zeros(len(left), dtype=np.int64)
+    for first, last in zip(bounds[:-1], bounds[1:]):
+        first, last = int(first), int(max(last, first + 1))
+        left_keys, right_keys = _pair_keys(sets, left[first:last]), _pair_keys(sets, right[first:last])
+        if len(left_keys) == 0 or len(right_keys) == 0:
+            continue
+        at = np.minimum(np.searchsorted(right_keys, left_keys), len(right_keys) - 1)
+        hits = left_keys[right_keys[at] == left_keys] >> _U64(32)
+        common[first:last] = np.bincount(hits.astype(np.int64), minlength=last - first)
+    union = size_l + size_r - common
     return np.where(union > 0, common / np.maximum(union, 1), 0.0)
 
 
@@ -323,11 +386,11 @@ def likely_pairs(pairs: pl.DataFrame, sketches: np.ndarray, threshold: float) ->
     return pairs.filter(pl.Series(estimate >= threshold - ESTIMATE_MARGIN))
 
 
-def verify_pairs(pairs: pl.DataFrame, shingle_sets: pl.DataFrame, threshold: float) -> pl.DataFrame:
+def verify_pairs(pairs: pl.DataFrame, shingle_sets: ShingleSets, threshold: float) -> pl.DataFrame:
     """The pairs that are near duplicates: columns left, right, similarity, where similarity is
     the exact Jaccard of the shingle sets and at least `threshold`.
 
-    Reads pairs (left, right) and shingle_sets (row, shingle) covering every row of the pairs."""
+    Reads pairs (left, right) and the shingle sets of every row of the pairs."""
     schema = {"left": pl.UInt32, "right": pl.UInt32, "similarity": pl.Float64}
     if pairs.height == 0:
         return pl.DataFrame(schema=schema)
@@ -399,48 +462,88 @@ def assign_splits(canonical_ids: pl.Series, splits: dict[str, float]) -> pl.Seri
 
 def exact_groups(keys: pl.DataFrame) -> pl.DataFrame:
     """The representative of each group of identical content: columns content_sha256, rep (row
-    of its canonical-order first member) and id (that member's id), sorted by id.
+    of its canonical-order first member) and id (that member's id).
 
     Reads row, id, published_at, word_count, content_sha256."""
     return (canonical_order(keys).group_by("content_sha256", maintain_order=True)
-            .agg(pl.col("row").first().alias("rep"), pl.col("id").first())
-            .sort("id"))
+            .agg(pl.col("row").first().alias("rep"), pl.col("id").first()))
 
 
-def plan(keys: pl.DataFrame, bands: pl.DataFrame | None, sketches: np.ndarray | None,
-         shingle_sets_of: Callable[[np.ndarray], pl.DataFrame] | None, params: DedupParams,
+def representatives(keys: pl.DataFrame) -> np.ndarray:
+    """Rows (in keys order, ascending) of the articles that take part in the near-duplicate
+    search: one per distinct content_sha256. Reads id, published_at, word_count, content_sha256."""
+    keyed = keys.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+    return np.sort(exact_groups(keyed)["rep"].to_numpy())
+
+
+class SignatureStore(Protocol):
+    """Per-article MinHash data of the representatives `representatives(keys)`; position i is the
+    i-th representative (in row order)."""
+
+    def band_hashes(self) -> Iterator[np.ndarray]:
+        """One uint64 array per band, item i = position i."""
+
+    def sketches(self, positions: np.ndarray) -> np.ndarray:
+        """b-bit sketches (uint16, one row per position) of sorted unique positions."""
+
+    def shingle_sets(self, positions: np.ndarray) -> ShingleSets:
+        """Shingle sets of sorted unique positions (other positions empty)."""
+
+
+class MemoryStore:
+    """A SignatureStore computed in memory from the representatives' bodies (tests, small data)."""
+
+    def __init__(self, bodies: pl.Series | list[str], params: DedupParams):
+        shingles, self.per_body = body_shingles(bodies, params.shingle_size)
+        self.keys = (np.repeat(np.arange(len(self.per_body), dtype=np.uint64), self.per_body) << _U64(32)) | (
+            shingles & _MASK32)
+        signatures = signatures_of_shingles(shingles, self.per_body, params)
+        self.bands, self.sketch = band_hashes(signatures, params), sketch(signatures)
+
+    def band_hashes(self) -> Iterator[np.ndarray]:
+        return (self.bands[name].to_numpy() for name in self.bands.columns)
+
+    def sketches(self, positions: np.ndarray) -> np.ndarray:
+        return self.sketch[positions]
+
+    def shingle_sets(self, positions: np.ndarray) -> ShingleSets:
+        wanted = np.isin(self.keys >> _U64(32), positions.astype(np.uint64))
+        return ShingleSets.from_keys(self.keys[wanted], len(self.per_body))
+
+
+def plan(keys: pl.DataFrame, store: SignatureStore | None, params: DedupParams,
          timings: dict | None = None) -> tuple[pl.DataFrame, dict]:
     """Cluster assignment of every article.
 
-    Reads keys (id, published_at, word_count, content_sha256; row i is article i), the band
-    hashes and sketches of the same rows, and `shingle_sets_of(rows)` returning (row, shingle)
-    for the given article rows; with bands None only exact duplicates are found. Returns
-    (assignment, counts): assignment has id, canonical, kind (canonical | exact | near),
-    similarity and split, one row per article, sorted by id; counts has candidate_pairs,
-    likely_pairs and verified_pairs.
-
-    Near-duplicate search runs over one representative per exact group, indexed by position in
-    id order, so its result does not depend on how the articles were sharded. `timings`, when
-    given, receives the seconds spent per step (for benchmarks; never written to outputs).
+    Reads keys (id, published_at, word_count, content_sha256; row i is article i) and the MinHash
+    data of the representatives from `store` (None: exact duplicates only). Returns (assignment,
+    counts): assignment has id, canonical, kind (canonical | exact | near), similarity and split,
+    one row per article, sorted by id; counts has candidate_pairs, likely_pairs and
+    verified_pairs. `timings`, when given, receives the seconds spent per step (for benchmarks;
+    never written to outputs).
     """
     clock = _Clock(timings)
-    keys = keys.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+    keys = keys.select("id", "published_at", "word_count", "content_sha256").with_row_index("row").with_columns(
+        pl.col("row").cast(pl.Int64))
     groups = exact_groups(keys)
-    rep_rows = groups["rep"].to_numpy()
+    rep_rows = np.sort(groups["rep"].to_numpy())
     counts = {"candidate_pairs": 0, "likely_pairs": 0, "verified_pairs": 0}
     near = pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32, "similarity": pl.Float64})
-    sets = pl.DataFrame(schema={"row": pl.UInt32, "shingle": pl.UInt64})
-    if bands is not None and sketches is not None and shingle_sets_of is not None and len(rep_rows) > 1:
-        clock.lap("exact_groups")
-        candidates = candidate_pairs(bands[rep_rows])
+    sets = ShingleSets(np.zeros(len(rep_rows) + 1, dtype=np.int64), np.zeros(0, dtype=np.uint32))
+    clock.lap("exact_groups")
+    if store is not None and len(rep_rows) > 1:
+        candidates = candidate_pairs_by_band(store.band_hashes())
         clock.lap("bucketing")
-        likely = likely_pairs(candidates, sketches[rep_rows], params.threshold)
+        seen = np.unique(np.concatenate([candidates["left"].to_numpy(), candidates["right"].to_numpy()]))
+        likely = likely_pairs(
+            candidates.with_columns(pl.Series("left", np.searchsorted(seen, candidates["left"].to_numpy()), pl.UInt32),
+                                    pl.Series("right", np.searchsorted(seen, candidates["right"].to_numpy()), pl.UInt32)),
+            store.sketches(seen), params.threshold)
+        likely = likely.with_columns(pl.Series("left", seen[likely["left"].to_numpy()], pl.UInt32),
+                                     pl.Series("right", seen[likely["right"].to_numpy()], pl.UInt32))
         involved = np.unique(np.concatenate([likely["left"].to_numpy(), likely["right"].to_numpy()]))
         if len(involved):
-            sets = (shingle_sets_of(rep_rows[involved])
-                    .join(pl.DataFrame({"row": rep_rows[involved], "position": involved.astype(np.uint32)}),
-                          on="row")
-                    .select(pl.col("position").alias("row"), "shingle"))
+            sets = store.shingle_sets(involved)
         near = verify_pairs(likely, sets, params.threshold)
         counts.update(candidate_pairs=candidates.height, likely_pairs=likely.height, verified_pairs=near.height)
         clock.lap("verification")
@@ -472,6 +575,15 @@ def plan(keys: pl.DataFrame, bands: pl.DataFrame | None, sketches: np.ndarray | 
     return assignment.select("id", "canonical", "kind", "similarity", "split").sort("id"), counts
 
 
+def deduplicate(articles: pl.DataFrame, params: DedupParams) -> pl.DataFrame:
+    """`plan` for articles held in memory: reads id, published_at, word_count, content_sha256 and
+    body; returns the assignment (id, canonical, kind, similarity, split)."""
+    store = None
+    if params.near:
+        store = MemoryStore(articles["body"].gather(representatives(articles)), params)
+    return plan(articles, store, params)[0]
+
+
 def duplicates_frame(assignment: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     """The `duplicates` table: every non-canonical article with its canonical, kind, similarity
     and split. Reads assignment (id, canonical, kind, similarity, split) and keys (id,
@@ -495,36 +607,67 @@ def cluster_counts(assignment: pl.DataFrame) -> dict:
 
 # --- shard tasks (module level, picklable; they take paths and return small results) ----------
 
-def signature_shard(article_path: str, params: DedupParams, near: bool, scratch: str | None = None) -> tuple:
-    """Keys of one extract articles shard and, when `near`, its band hashes and sketches:
-    (keys frame, bands frame or None, sketches array or None), rows in file order.
-
-    With `scratch`, the shard's shingle hashes (low 32 bits, grouped by article) and their
-    offsets are saved there as `<part>.shingles.npy` and `<part>.offsets.npy`, so the exact check
-    later reads the few articles it needs without tokenising bodies again."""
+def signature_shard(article_path: str, params: DedupParams, near: bool, scratch: str | None = None
+                    ) -> pl.DataFrame:
+    """The keys of one extract articles shard (rows in file order); when `near`, its MinHash data
+    is saved in the folder `scratch` as `<part>.<name>.npy`: bands (bands x rows, uint64), sketch
+    (rows x num_perm, uint16), shingles (low 32 bits, grouped by article) and offsets (rows + 1),
+    so the main process reads one band or a few articles at a time (see `ScratchStore`)."""
     columns = KEY_COLUMNS + (["body"] if near else [])
     frame = pl.read_parquet(article_path, columns=columns)
-    keys = frame.select(KEY_COLUMNS)
-    if not near:
-        return keys, None, None
-    shingles, per_body = body_shingles(frame["body"], params.shingle_size)
-    signatures = signatures_of_shingles(shingles, per_body, params)
-    if scratch is not None:
+    if near and scratch is not None:
+        shingles, per_body = body_shingles(frame["body"], params.shingle_size)
+        signatures = signatures_of_shingles(shingles, per_body, params)
         stem = Path(scratch) / Path(article_path).stem
+        bands = band_hashes(signatures, params)
+        np.save(f"{stem}.bands.npy", np.vstack([bands[c].to_numpy() for c in bands.columns])
+                if len(bands) else np.zeros((params.bands, 0), dtype=np.uint64))
+        np.save(f"{stem}.sketch.npy", sketch(signatures))
         np.save(f"{stem}.shingles.npy", (shingles & _MASK32).astype(np.uint32))
         np.save(f"{stem}.offsets.npy", np.concatenate([[0], np.cumsum(per_body)]).astype(np.int64))
-    return keys, band_hashes(signatures, params), sketch(signatures)
+    return frame.select(KEY_COLUMNS)
 
 
-def cached_shingle_sets(scratch: Path, part_stem: str, rows_in_shard: np.ndarray, first_row: int) -> pl.DataFrame:
-    """Shingle sets (row, shingle; unique per row) of some rows of one shard from the scratch
-    cache written by `signature_shard`; rows are numbered globally (first_row + row in shard)."""
-    shingles = np.load(scratch / f"{part_stem}.shingles.npy", mmap_mode="r")
-    offsets = np.load(scratch / f"{part_stem}.offsets.npy")
-    starts, lengths = offsets[rows_in_shard], offsets[rows_in_shard + 1] - offsets[rows_in_shard]
-    index = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
-    return pl.DataFrame({"row": np.repeat(rows_in_shard + first_row, lengths).astype(np.int64),
-                         "shingle": np.asarray(shingles[index]).astype(np.uint64)}).unique()
+class ScratchStore:
+    """The SignatureStore of a run: reads the scratch files of `signature_shard` through memory
+    maps, so the main process never holds more than one band or the requested articles."""
+
+    def __init__(self, scratch: Path, stems: list[str], first_rows: np.ndarray, rep_rows: np.ndarray):
+        self.files = [{name: np.load(Path(scratch) / f"{stem}.{name}.npy", mmap_mode="r")
+                       for name in ("bands", "sketch", "shingles", "offsets")} for stem in stems]
+        # representatives of shard s are positions cuts[s] .. cuts[s + 1], rows local[...] there
+        self.cuts = np.searchsorted(rep_rows, np.concatenate([first_rows, [np.iinfo(np.int64).max]]))
+        self.local = rep_rows - np.repeat(first_rows, np.diff(self.cuts))
+        self.count = len(rep_rows)
+
+    def _shards(self, positions: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        bounds = np.searchsorted(positions, self.cuts)
+        for shard in range(len(self.files)):
+            if bounds[shard + 1] > bounds[shard]:
+                chosen = positions[bounds[shard]:bounds[shard + 1]]
+                yield shard, chosen, self.local[chosen]
+
+    def band_hashes(self) -> Iterator[np.ndarray]:
+        everyone = np.arange(self.count)
+        for band in range(self.files[0]["bands"].shape[0] if self.files else 0):
+            yield np.concatenate([np.asarray(self.files[s]["bands"][band])[rows]
+                                  for s, _, rows in self._shards(everyone)] or [np.zeros(0, dtype=np.uint64)])
+
+    def sketches(self, positions: np.ndarray) -> np.ndarray:
+        parts = [np.asarray(self.files[s]["sketch"][rows]) for s, _, rows in self._shards(positions)]
+        return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.uint16)
+
+    def shingle_sets(self, positions: np.ndarray) -> ShingleSets:
+        def chunks() -> Iterator[np.ndarray]:
+            for shard, chosen, rows in self._shards(positions):
+                offsets, shingles = self.files[shard]["offsets"], self.files[shard]["shingles"]
+                starts, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
+                index = (np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+                         + np.arange(lengths.sum()))
+                owner = np.repeat(chosen.astype(np.uint64), lengths)
+                yield np.unique((owner << _U64(32)) | np.asarray(shingles[index]).astype(np.uint64))
+
+        return ShingleSets.from_chunks(chunks(), self.count)
 
 
 def write_shard(extract_dir: str, part_name: str, out_dir: str, kept: pl.DataFrame) -> dict:
@@ -557,6 +700,8 @@ class _Clock:
         now = time.perf_counter()
         if self.timings is not None:
             self.timings[name] = round(self.timings.get(name, 0.0) + now - self.last, 3)
+            self.timings.setdefault("main_max_rss_mb_after", {})[name] = round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         self.last = now
 
 
@@ -570,37 +715,25 @@ def run(extract_dir: Path, out_dir: Path, params: Params, timings: dict | None =
         raise FileNotFoundError(f"{Path(extract_dir) / 'articles'}: no shard files (run extract first)")
     near = params.dedup.near
     workers, executor = params.worker_count, params.executor
-    scratch = Path(out_dir) / ".dedup-shingles"
+    scratch = Path(out_dir) / ".dedup-scratch"
     if near:
         scratch.mkdir(parents=True, exist_ok=True)
     tasks = [(str(p), params.dedup, near, str(scratch) if near else None) for p in parts]
     try:
-        results = map_shards(signature_shard, tasks, workers=workers, executor=executor,
-                             description="dedup: signatures")
+        key_frames = map_shards(signature_shard, tasks, workers=workers, executor=executor,
+                                description="dedup: signatures")
         clock.lap("signatures")
-        keys = pl.concat([r[0] for r in results], how="vertical_relaxed")
-        shard_sizes = np.array([r[0].height for r in results], dtype=np.int64)
+        keys = pl.concat(key_frames, how="vertical_relaxed")
+        shard_sizes = np.array([k.height for k in key_frames], dtype=np.int64)
         first_rows = np.concatenate([[0], np.cumsum(shard_sizes)[:-1]]).astype(np.int64)
-        bands = sketches = None
-        if near:
-            bands = pl.concat([r[1] for r in results], how="vertical_relaxed").rechunk()
-            sketches = (np.concatenate([r[2] for r in results]) if keys.height
-                        else np.zeros((0, params.dedup.num_perm), dtype=np.uint16))
-        del results
+        del key_frames
+        store = ScratchStore(scratch, [p.stem for p in parts], first_rows, representatives(keys)) if near else None
         clock.lap("gather")
-
-        def shingle_sets_of(rows: np.ndarray) -> pl.DataFrame:
-            shard_of = np.searchsorted(first_rows, rows, side="right") - 1
-            frames = [cached_shingle_sets(scratch, parts[s].stem, rows[shard_of == s] - first_rows[s],
-                                          int(first_rows[s])) for s in np.unique(shard_of)]
-            return pl.concat(frames) if frames else pl.DataFrame(schema={"row": pl.Int64, "shingle": pl.UInt64})
-
-        assignment, pair_counts = plan(keys, bands, sketches, shingle_sets_of if near else None,
-                                       params.dedup, timings)
+        assignment, pair_counts = plan(keys, store, params.dedup, timings)
+        del store
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     clock.last = time.perf_counter()
-    del bands, sketches
     duplicates = duplicates_frame(assignment, keys)
     kept = assignment.filter(pl.col("kind") == "canonical").select("id", "split")
     kept_by_shard = (pl.DataFrame({"id": keys["id"], "shard": np.repeat(np.arange(len(parts)), shard_sizes)})

@@ -116,12 +116,28 @@ def test_candidate_pairs_are_unique_across_bands():
 
 
 def test_exact_jaccard_of_shingle_sets():
-    sets = pl.DataFrame({"row": [0, 0, 0, 1, 1, 2], "shingle": [1, 2, 3, 2, 3, 9]},
-                        schema={"row": pl.UInt32, "shingle": pl.UInt64})
+    sets = dedup.ShingleSets.from_frame(pl.DataFrame({"row": [0, 2, 0, 1, 1, 0], "shingle": [1, 9, 2, 2, 3, 3]}), 4)
     pairs = pl.DataFrame({"left": [0, 0], "right": [1, 2]}, schema={"left": pl.UInt32, "right": pl.UInt32})
     assert dedup.exact_jaccard(pairs, sets).tolist() == [2 / 3, 0.0]
+    empty_row = pl.DataFrame({"left": [3], "right": [0]}, schema={"left": pl.UInt32, "right": pl.UInt32})
+    assert dedup.exact_jaccard(empty_row, sets).tolist() == [0.0]
     verified = dedup.verify_pairs(pairs, sets, 0.5)
     assert verified.rows() == [(0, 1, 2 / 3)]
+
+
+@given(st.lists(st.sets(st.integers(0, 40), max_size=30), min_size=2, max_size=12), st.data())
+def test_exact_jaccard_matches_python_sets_in_any_batching(sets, data):
+    frame = pl.DataFrame({"row": [r for r, s in enumerate(sets) for _ in s],
+                          "shingle": [x for s in sets for x in s]}, schema={"row": pl.Int64, "shingle": pl.Int64})
+    csr = dedup.ShingleSets.from_frame(frame, len(sets))
+    pairs = data.draw(st.lists(st.tuples(st.integers(0, len(sets) - 1), st.integers(0, len(sets) - 1)), max_size=20))
+    frame = pl.DataFrame(pairs or None, schema={"left": pl.UInt32, "right": pl.UInt32}, orient="row")
+    expected = [len(sets[a] & sets[b]) / len(sets[a] | sets[b]) if sets[a] | sets[b] else 0.0 for a, b in pairs]
+    budget, dedup.JOIN_BUDGET = dedup.JOIN_BUDGET, data.draw(st.integers(1, 50))
+    try:
+        assert dedup.exact_jaccard(frame, csr).tolist() == pytest.approx(expected)
+    finally:
+        dedup.JOIN_BUDGET = budget
 
 
 def reference_components(count: int, edges: list[tuple[int, int]]) -> list[int]:
@@ -255,6 +271,15 @@ def test_no_cluster_straddles_splits_and_side_tables_follow_their_article(stage)
         source = getattr(corpus, name)
         assert table.height == source.filter(pl.col("article_id").is_in(articles["id"].implode())).height > 0
         assert all(split_of[a] == s for a, s in table.select("article_id", "split").iter_rows())
+
+
+def test_the_in_memory_plan_agrees_with_the_stage(stage):
+    root, corpus, _, _ = stage
+    assignment = dedup.deduplicate(corpus.articles, stage_params().dedup)
+    assert dict(assignment.select("id", "canonical").iter_rows()) == clusters_of(root / "out")
+    duplicates = read_table(root / "out", "duplicates")
+    assert (assignment.filter(pl.col("kind") != "canonical").select("id", "kind", "similarity", "split").rows()
+            == duplicates.select("article_id", "kind", "similarity", "split").rows())
 
 
 def test_shards_stay_shards(stage):
