@@ -51,7 +51,6 @@ WORK = REPO / "bench" / "work" / "dedup-scale"
 RESULTS = REPO / "bench" / "results" / "dedup_scale.json"
 SHARD = 1000
 GENERATOR_VERSION = "1"
-OVERRIDES = ["dedup.threshold=0.5"]     # the recommended default (params.yaml still says 0.6)
 SYLLABLES = ("ka", "lo", "mi", "ten", "ra", "vo", "sel", "du", "ne", "tor", "ba", "fi", "gra", "hul", "is",
              "jo", "ker", "lan", "mor", "nu", "pe", "qua", "ris", "sa", "tu", "ul", "ven", "wen", "xo", "yr",
              "zan", "bre", "cha", "dro", "el", "fen", "gol", "har", "ix", "jun")
@@ -157,7 +156,7 @@ def measure_run(n: int, workers: int) -> dict:
     """Run dedup on corpus N in this process; return timings, counts and injected copies found."""
     extract = corpus(n, workers)
     out = WORK / str(n) / "dedup"
-    params = load_params(REPO / "params.yaml", [f"workers={workers}", *OVERRIDES])
+    params = load_params(REPO / "params.yaml", [f"workers={workers}"])
     timings: dict = {}
     load = os.getloadavg()[0]
     started, cpu = time.perf_counter(), os.times()
@@ -188,7 +187,7 @@ def minhash_variants(shards: int = 10) -> dict:
     the two MinHash constructions on the same shingles: one-permutation hashing with optimal
     densification (used) and 128 multiply-shift permutations ((a*x + b) mod 2^64) >> 32 with a
     minimum per article (the classic construction, Broder 1997)."""
-    params = load_params(REPO / "params.yaml", OVERRIDES).dedup
+    params = load_params(REPO / "params.yaml").dedup
     rng = np.random.default_rng(1)
     a = rng.integers(0, 2**63, params.num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     b = rng.integers(0, 2**63, params.num_perm, dtype=np.uint64)
@@ -252,7 +251,7 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["machine"] = {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30)}
     results["workers"] = args.workers
-    results["params"] = load_params(REPO / "params.yaml", OVERRIDES).to_dict()["dedup"]
+    results["params"] = load_params(REPO / "params.yaml").to_dict()["dedup"]
     runs = results.setdefault("runs", {})
     for n in args.sizes:
         corpus(n, args.workers)

@@ -84,7 +84,7 @@ class DedupParams:
     num_perm: int = 128
     bands: int = 32
     rows: int = 4
-    threshold: float = 0.6
+    threshold: float = 0.5
     seed: int = 1
     splits: dict[str, float] = field(
         default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1}

@@ -21,13 +21,8 @@ from pipeline.io import read_table, table_parts
 from tests.conftest import REPO
 from tests.fixtures.dedup.corpus import generate, pair_scores, write_extract_stage
 
-# params.yaml still says threshold 0.6; on this corpus that finds 0.92-0.93 of the duplicate pairs
-# (20 seeds), 0.5 finds 0.98 with no false merge. Drop the override once params.yaml says 0.5.
-RECOMMENDED = ["dedup.threshold=0.5"]
-
-
 def stage_params(*overrides: str):
-    return load_params(REPO / "params.yaml", ["workers=1", *RECOMMENDED, *overrides])
+    return load_params(REPO / "params.yaml", ["workers=1", *overrides])
 
 
 def shingle_set(body: str, size: int = 5) -> set[int]:
