@@ -1,9 +1,11 @@
 """Command-line interface: `python -m pipeline <command> …`.
 
 One command per stage (what `dvc.yaml` calls), `run` for the whole pipeline without DVC, and
-`schemas` to regenerate the Great Expectations suites from `pipeline/schema.py`. Known errors
-(bad parameters, missing folders, an unfit dataset) end with one line on stderr and exit code 2
-(configuration) or 1 (the dataset failed validation); no traceback.
+`schemas` to regenerate the Great Expectations suites from `pipeline/schema.py`, `diff` and `push`
+for releases. Known errors (bad parameters, missing folders, a release conflict, an unfit
+dataset, a refused upload) end with one line on stderr and exit code 2 (configuration or
+conflict), 1 (the dataset failed validation) or 3 (the Hub refused or stayed unreachable); no
+traceback.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ REPO_DIR = Path(__file__).resolve().parents[1]
 SCHEMAS_DIR = REPO_DIR / "schemas"
 EXIT_UNFIT = 1
 EXIT_USAGE = 2
+EXIT_PUSH_FAILED = 3
 
 
 def _existing_dir(value: str) -> Path:
@@ -42,7 +45,7 @@ def _check_separate(input_dir: Path, output_dir: Path) -> None:
 
 
 def _params(args) -> Params:
-    overrides = list(args.set or [])
+    overrides = list(getattr(args, "set", None) or [])
     if getattr(args, "version", None):
         overrides.append(f"release.version={args.version}")
     params_path = Path(args.params)
@@ -110,11 +113,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schemas", help="regenerate schemas/expectations/*.json from pipeline/schema.py")
 
-    diff = commands.add_parser("diff", help="what changed between the newest releases of two published folders",
-                               description="Print the articles added, removed and changed (same id, other "
-                                           "content) between the newest releases of OLD and NEW.")
-    diff.add_argument("old", metavar="OLD", help="published folder")
-    diff.add_argument("new", metavar="NEW", help="published folder")
+    diff = commands.add_parser(
+        "diff", help="what changed between two releases (folders, FOLDER@VERSION or git tags)",
+        description="Print the articles added, removed and changed (same id, other content) from "
+                    "release OLD to release NEW. Each is a published folder (its newest version), "
+                    "FOLDER@X.Y.Z (an older version the folder keeps an index of), or a git tag or "
+                    "revision of the project (its publish folder at that revision, read from git or "
+                    "through DVC).",
+        epilog="Examples: diff v1.0.0 data/publish; diff data/publish@1.0.0 data/publish; "
+               "diff old_release/ new_release/")
+    diff.add_argument("old", metavar="OLD", help="folder, FOLDER@VERSION or git revision")
+    diff.add_argument("new", metavar="NEW", help="folder, FOLDER@VERSION or git revision")
+    diff.add_argument("--repo", default=".", metavar="DIR",
+                      help="a folder inside the project's git work tree, for git revisions (default: .)")
+
+    push = commands.add_parser(
+        "push", help="upload a published folder to the Hugging Face Hub and tag it v<version>",
+        description="Upload the published folder to the Hub dataset repo ORG/NAME (created if "
+                    "missing) and tag the commit v<version>, the newest version of the folder's "
+                    "releases.json, so that load_dataset(\"ORG/NAME\", revision=\"vX.Y.Z\") loads "
+                    "it. Pushing a version that is already tagged with the same data does nothing; "
+                    "with other data it stops. Transient Hub errors (429, 5xx, timeouts) are retried.",
+        epilog="The token comes from HF_TOKEN or `hf auth login`; it needs write access to ORG.")
+    push.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="Hub dataset repo")
+    push.add_argument("--folder", metavar="DIR",
+                      help="published folder (default: paths.publish of params.yaml, data/publish)")
+    push.add_argument("--private", action="store_true", help="create the repo private (when it is new)")
+    push.add_argument("--endpoint", metavar="URL", help="Hub address (default: HF_ENDPOINT, else huggingface.co)")
+    push.add_argument("--params", default="params.yaml", metavar="FILE",
+                      help="parameters file, for paths.publish (default: ./params.yaml, else the project's)")
 
     sample = commands.add_parser(
         "sample", help="generate a deterministic corpus of noisy raw articles (for benchmarks)",
@@ -225,6 +252,22 @@ def print_summary(summary: dict, output: str, stream=sys.stdout) -> None:
     print("\n".join(lines), file=stream)
 
 
+def push_folder(args) -> int:
+    """`push`: upload the published folder and print where it went; returns the exit code."""
+    from pipeline.release import PushFailed, push
+
+    folder = Path(args.folder) if args.folder else Path(_params(args).paths.publish)
+    _existing_dir(str(folder))
+    try:
+        result = push(folder, args.repo_id, private=args.private, endpoint=args.endpoint)
+    except PushFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_PUSH_FAILED
+    state = "pushed" if result["pushed"] else "already on the Hub with the same data, nothing pushed"
+    print(f"{result['repo_id']} {result['tag']}: {state} (commit {result['commit']})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -252,10 +295,12 @@ def main(argv: list[str] | None = None) -> int:
             print("sample: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
             return 0
         if args.command == "diff":
-            from pipeline.release import diff_folders
+            from pipeline.release import diff_releases
 
-            print(diff_folders(_existing_dir(args.old), _existing_dir(args.new)))
+            print(diff_releases(args.old, args.new, Path(args.repo)))
             return 0
+        if args.command == "push":
+            return push_folder(args)
         params = _params(args)
         if args.command == "run":
             summary = run_all(args, params)
