@@ -59,39 +59,62 @@ _WORD_RE = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
-class Lexicon:
-    """Boilerplate phrases (folded), matched as whole lines or as line openings, and stop-word
-    lists per language for the line classifier."""
+class Phrases:
+    """Folded phrases matched as whole lines, or as line openings (`prefixes`)."""
 
     lines: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
-    stopwords: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self):
         pattern = "|".join(re.escape(p) for p in sorted(self.prefixes, key=len, reverse=True))
-        object.__setattr__(self, "_prefix", re.compile(f"^(?:{pattern})") if pattern else None)
+        object.__setattr__(self, "_prefix", re.compile(f"^(?:{pattern})(?!\\w)") if pattern else None)
 
     def matches(self, folded: str) -> bool:
+        """Whether a folded line is one of the phrases or opens with one of the prefixes."""
         return folded in self.lines or bool(self._prefix and self._prefix.match(folded))
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Boilerplate phrases; headings that open what follows an article (comments, share widgets,
+    the author box) and headings of lists of other stories; stop-word lists per language for the
+    line classifier."""
+
+    boilerplate: Phrases = Phrases()
+    end_of_article: Phrases = Phrases()
+    related_links: Phrases = Phrases()
+    stopwords: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def matches(self, folded: str) -> bool:
+        """Whether a folded line is boilerplate."""
+        return self.boilerplate.matches(folded)
 
 
 def _phrases(path: Path) -> list[str]:
     return [p for raw in path.read_text(encoding="utf-8").splitlines() if (p := raw.split("#", 1)[0].strip())]
 
 
-def load_lexicon(lexicon_dir: Path) -> Lexicon:
-    """Read `boilerplate/*.txt` (one phrase per line, `# comments`, a trailing `*` marks a phrase
-    that only has to open the line) and `stopwords/<language>.txt` under `lexicon_dir`."""
+def load_phrases(folder: Path) -> Phrases:
+    """The phrases of every `*.txt` in `folder`: one per line, `# comments`, a trailing `*` marks
+    a phrase that only has to open the line."""
     lines, prefixes = set(), set()
-    for path in sorted((Path(lexicon_dir) / "boilerplate").glob("*.txt")):
+    for path in sorted(Path(folder).glob("*.txt")):
         for phrase in _phrases(path):
             if phrase.endswith("*"):
                 prefixes.add(fold_for_compare(phrase[:-1]))
             else:
                 lines.add(fold_for_compare(phrase))
+    return Phrases(frozenset(lines), tuple(sorted(p for p in prefixes if p)))
+
+
+def load_lexicon(lexicon_dir: Path) -> Lexicon:
+    """Read `boilerplate/`, `end_of_article/`, `related_links/` (phrases, see `load_phrases`) and
+    `stopwords/<language>.txt` under `lexicon_dir`."""
     stopwords = {path.stem: frozenset(w.casefold() for line in _phrases(path) for w in line.split())
                  for path in sorted((Path(lexicon_dir) / "stopwords").glob("*.txt"))}
-    return Lexicon(frozenset(lines), tuple(sorted(p for p in prefixes if p)), stopwords)
+    return Lexicon(load_phrases(Path(lexicon_dir) / "boilerplate"),
+                   load_phrases(Path(lexicon_dir) / "end_of_article"),
+                   load_phrases(Path(lexicon_dir) / "related_links"), stopwords)
 
 
 @dataclass(frozen=True)
@@ -126,15 +149,36 @@ def repair(text: str) -> str:
     return _DOUBLED_OPENING.sub(r"\1", text)
 
 
-def is_repeated_title(folded: str, title_key: str | None) -> bool:
-    """The headline again: equal after folding, or the page title with a site name added or cut
-    ("Headline - Site"), i.e. one is the start of the other and covers 60% of it or more."""
-    if not title_key:
+# What sites put between a headline and their name in the page title: "Headline - Site",
+# "Headline | Section | Site", "Site :: Headline".
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014\u00b7\u2022\u00bb:-]|::|//)\s+")
+
+
+def title_keys(title: str) -> frozenset[str]:
+    """Folded forms under which the headline can repeat: the whole title and, for a page title
+    like "Headline - Site", each part of at least three words or 20 characters."""
+    keys = {fold_for_compare(title)}
+    for part in _TITLE_SEPARATOR.split(title):
+        folded = fold_for_compare(part)
+        if len(folded.split()) >= 3 or len(folded) >= 20:
+            keys.add(folded)
+    return frozenset(k for k in keys if k)
+
+
+def is_repeated_title(folded: str, title_key: str | frozenset[str] | None) -> bool:
+    """The headline again: equal after folding to the title or to one of its parts ("Headline"
+    of "Headline - Site"), or the title with a site name added or cut, i.e. one is the start of
+    the other and covers 60% of it or more."""
+    if not title_key or not folded:
         return False
-    if folded == title_key:
+    keys = (title_key,) if isinstance(title_key, str) else title_key
+    if folded in keys:
         return True
-    shorter, longer = sorted((folded, title_key), key=len)
-    return longer.startswith(shorter) and len(shorter) >= 0.6 * len(longer) and len(shorter.split()) >= 3
+    for key in keys:
+        shorter, longer = sorted((folded, key), key=len)
+        if longer.startswith(shorter) and len(shorter) >= 0.6 * len(longer) and len(shorter.split()) >= 3:
+            return True
+    return False
 
 
 def is_separator(line: str) -> bool:
@@ -203,7 +247,9 @@ def line_class(line: str, stopwords: frozenset[str] | None) -> str:
     'weak' is a sentence-like line with few stop words (names, numbers): prose only when a page
     has nothing better. Without a stop-word list (`None`), length and final punctuation decide."""
     tokens = _WORD_RE.findall(line)
-    if not tokens or looks_like_code(line) or 40 * len(_LINKISH.findall(line)) > len(line):
+    if tokens and looks_like_code(line):
+        return "code"
+    if not tokens or 40 * len(_LINKISH.findall(line)) > len(line):
         return "bad"
     if len(line) < LENGTH_LOW:
         return "short"
@@ -219,20 +265,24 @@ def line_class(line: str, stopwords: frozenset[str] | None) -> str:
 
 
 def settle_by_context(classes: list[str]) -> list[str]:
-    """Resolve short and neutral lines from their decided neighbourhood (after jusText's context
-    pass): a neutral line within NEAR_GOOD lines of a good one is good; a short or weak line is
-    good when its nearest decided neighbours are good (or the edge of the text) on both sides,
-    one of them good; everything else undecided is bad."""
+    """Resolve undecided lines from their decided neighbourhood (after jusText's context pass):
+    a neutral line within NEAR_GOOD lines of a good one is good; a weak line is good when the
+    nearest decided line on either side is good (a lead of names and figures next to the story);
+    a short line is good between good lines, or between a good line and the edge of the text at
+    most EDGE_REACH lines away (the last line of a bare article); everything else is bad."""
     good_rows = [i for i, c in enumerate(classes) if c == "good"]
-    out = list(classes)
-    for i, cls in enumerate(classes):
-        if cls == "neutral":
-            out[i] = "good" if _near(good_rows, i, NEAR_GOOD) else "bad"
-    for i, cls in enumerate(classes):
+    decided = ["good" if c == "good" or (c == "neutral" and _near(good_rows, i, NEAR_GOOD))
+               else c if c in ("short", "weak") else "bad" for i, c in enumerate(classes)]
+    out = []
+    for i, cls in enumerate(decided):
         if cls in ("short", "weak"):
-            sides = (_neighbour(out, i, -1), _neighbour(out, i, 1))
-            out[i] = "good" if "good" in sides and "bad" not in sides else "bad"
-    return ["good" if c == "good" else "bad" for c in out]
+            sides = (_neighbour(decided, i, -1), _neighbour(decided, i, 1))
+            if cls == "weak":
+                cls = "good" if "good" in sides else "bad"
+            else:
+                cls = "good" if "good" in sides and all(s in ("good", "edge") for s in sides) else "bad"
+        out.append(cls)
+    return out
 
 
 def _near(rows: list[int], i: int, distance: int) -> bool:
@@ -241,12 +291,17 @@ def _near(rows: list[int], i: int, distance: int) -> bool:
 
 
 def _neighbour(classes: list[str], i: int, step: int) -> str:
+    """The nearest decided class from line i in direction `step`: 'good', 'bad', or 'edge' when
+    the text ends within EDGE_REACH lines."""
     j = i + step
     while 0 <= j < len(classes) and classes[j] in ("short", "weak"):
         j += step
-    return classes[j] if 0 <= j < len(classes) else "edge"
+    if 0 <= j < len(classes):
+        return classes[j]
+    return "edge" if abs(j - i) <= EDGE_REACH else "bad"
 
 
+EDGE_REACH = 1
 NEAR_GOOD = 8
 
 
@@ -256,10 +311,15 @@ def rule_main_text(lines: list[str], lexicon: Lexicon) -> tuple[list[str], list[
     run at least RUN_SHARE of its size."""
     stopwords = document_stopwords(lines, lexicon)
     classes = [line_class(line, stopwords) for line in lines]
-    good = [c == "good" for c in settle_by_context(classes)]
-    if not any(good):  # a short or name-heavy article: accept the next tier of prose
+    rows = [i for i, c in enumerate(classes) if c != "code"]
+    prose = [classes[i] for i in rows]
+    settled = settle_by_context(prose)
+    if "good" not in settled:  # a short or name-heavy article: accept the next tier of prose
         relaxed = {"weak": "neutral", "neutral": "good"}
-        good = [c == "good" for c in settle_by_context([relaxed.get(c, c) for c in classes])]
+        settled = settle_by_context([relaxed.get(c, c) for c in prose])
+    good = [False] * len(lines)
+    for i, c in zip(rows, settled):
+        good[i] = c == "good"
     runs, start, gap, end = [], None, 0, 0
     for i, keep in enumerate(good + [False] * MAX_GAP):
         if keep:
@@ -298,31 +358,46 @@ def line_key(line: str) -> int:
     return xxhash.xxh3_64_intdigest(" ".join(line.split()).casefold().encode("utf-8"))
 
 
-def clean_text(text: str, *, title_hint: str | None = None, template_keys: frozenset[int] = frozenset(),
-               lexicon: Lexicon = Lexicon(), params: CleanParams = CleanParams(),
-               select_main: bool = True) -> CleanedText:
-    """Classify every line of a plain-text article; return the kept paragraphs and the removed
-    lines with their reasons. The first non-empty line (or `title_hint`) is the title.
+@dataclass
+class Line:
+    """One non-empty line of a document: its 1-based number in the repaired text, its text with
+    spaces collapsed, its comparison key, and the reason a named rule removes it (None: a
+    candidate for the article body)."""
 
-    With `select_main=False` only the rules for named kinds of lines run (no main-text
-    classifier), as for text an HTML extractor already reduced to the main content."""
-    lines = repair(text).split("\n")
-    removed: list[tuple[int, str, str]] = []
-    paragraphs: list[str] = []
+    line_no: int
+    text: str
+    folded: str
+    reason: RemovalReason | None = None
+
+
+@dataclass
+class NamedLines:
+    title: str | None
+    lines: list[Line]
+    byline: str | None = None
+    dateline: str | None = None
+    timestamp_text: str | None = None
+
+
+def named_lines(text: str, *, title_hint: str | None, template_keys: frozenset[int], lexicon: Lexicon,
+                params: CleanParams) -> NamedLines:
+    """Repair `text` and run the rules for named kinds of lines over every non-empty line.
+
+    The first non-empty line (or `title_hint`) is the title. Lines no rule names keep reason None."""
+    title = " ".join(title_hint.split()) if title_hint else None
+    title_key = title_keys(title) if title else None
+    out = NamedLines(title=title, lines=[])
     seen_paragraphs: set[str] = set()
     field_lines: dict[str, RemovalReason] = {}
-    candidates: list[int] = []
-    title = " ".join(title_hint.split()) if title_hint else None
-    title_key = fold_for_compare(title) if title else None
-    byline = dateline = timestamp_text = None
-    for line_no, raw in enumerate(lines, start=1):
+    candidates_seen = False
+    for line_no, raw in enumerate(repair(text).split("\n"), start=1):
         line = " ".join(raw.split())
         if not line:
             continue
         folded = fold_for_compare(line)
-        if title is None:
-            title, title_key = line, folded
-            removed.append((line_no, line, RemovalReason.TITLE))
+        if out.title is None:
+            out.title, title_key = line, title_keys(line)
+            out.lines.append(Line(line_no, line, folded, RemovalReason.TITLE))
             continue
         reason = None
         if folded and is_repeated_title(folded, title_key):
@@ -334,32 +409,82 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
         elif template_keys and len(line.split()) <= params.template_max_words \
                 and line_key(line) in template_keys:
             reason = RemovalReason.TEMPLATE
-        elif not paragraphs and is_byline(line):
-            reason, byline = RemovalReason.BYLINE, byline or line
+        elif not candidates_seen and is_byline(line):
+            reason, out.byline = RemovalReason.BYLINE, out.byline or line
         elif is_timestamp(line):
-            reason, timestamp_text = RemovalReason.TIMESTAMP, timestamp_text or line
-        elif not paragraphs and is_dateline(line):
-            reason, dateline = RemovalReason.DATELINE, dateline or line.rstrip(" -\u2014\u2013")
+            reason, out.timestamp_text = RemovalReason.TIMESTAMP, out.timestamp_text or line
+        elif not candidates_seen and is_dateline(line):
+            reason, out.dateline = RemovalReason.DATELINE, out.dateline or line.rstrip(" -\u2014\u2013")
         elif is_caption(line):
             reason = RemovalReason.CAPTION
         elif folded in seen_paragraphs:
             reason = RemovalReason.DUPLICATE_PARAGRAPH
         elif folded in field_lines:
             reason = field_lines[folded]  # a byline, dateline or timestamp seen before
-        if reason is not None:
-            if reason in (RemovalReason.BYLINE, RemovalReason.DATELINE, RemovalReason.TIMESTAMP):
-                field_lines[folded] = reason
-            removed.append((line_no, line, reason))
-            continue
-        seen_paragraphs.add(folded)
-        paragraphs.append(line)
-        candidates.append(line_no)
-    keep = main_text(paragraphs, lexicon) if select_main else [True] * len(paragraphs)
-    removed += [(n, line, RemovalReason.LOW_CONTENT) for n, line, k in zip(candidates, paragraphs, keep) if not k]
-    paragraphs = [line for line, k in zip(paragraphs, keep) if k]
-    removed.sort(key=lambda item: item[0])
-    return CleanedText(title=title, paragraphs=paragraphs, removed=removed, byline=byline,
-                       dateline=dateline, timestamp_text=timestamp_text)
+        if reason in (RemovalReason.BYLINE, RemovalReason.DATELINE, RemovalReason.TIMESTAMP):
+            field_lines[folded] = reason
+        if reason is None:
+            seen_paragraphs.add(folded)
+            candidates_seen = True
+        out.lines.append(Line(line_no, line, folded, reason))
+    return out
+
+
+# A count before a section heading ("12 Comments") does not change what the heading opens.
+_LEADING_COUNT = re.compile(r"^\d[\d,.]*\s+")
+# Kept characters an article needs before a section heading can end it: a "Related" box above
+# the first paragraph, or inside the lead, must not cut the whole story.
+END_MIN_CHARS = 400
+
+
+def opens_after_article(line: Line, lexicon: Lexicon) -> bool:
+    """Whether a line opens what follows an article on a web page: the comments, share widgets,
+    the author box (lexicon `end_of_article/`)."""
+    return lexicon.end_of_article.matches(_LEADING_COUNT.sub("", line.folded)) and not looks_like_code(line.text)
+
+
+def opens_related_links(line: Line, lexicon: Lexicon) -> bool:
+    """Whether a line heads a list of other stories: related, popular, more from the section
+    (lexicon `related_links/`)."""
+    return lexicon.related_links.matches(_LEADING_COUNT.sub("", line.folded)) and not looks_like_code(line.text)
+
+
+def cut_after_article(lines: list[Line], lexicon: Lexicon) -> None:
+    """Drop every body line after the first heading that opens what follows the article, once
+    END_MIN_CHARS of body text came before it; a heading of related links ends the article only
+    when the body text before it outweighs the body text after it (in place: reason LOW_CONTENT)."""
+    total = sum(len(line.text) for line in lines if line.reason is None)
+    kept = 0
+    for at, line in enumerate(lines):
+        if kept >= END_MIN_CHARS and (opens_after_article(line, lexicon)
+                                      or (kept >= total - kept and opens_related_links(line, lexicon))):
+            for later in lines[at:]:
+                if later.reason is None:
+                    later.reason = RemovalReason.LOW_CONTENT
+            return
+        if line.reason is None:
+            kept += len(line.text)
+
+
+def clean_text(text: str, *, title_hint: str | None = None, template_keys: frozenset[int] = frozenset(),
+               lexicon: Lexicon = Lexicon(), params: CleanParams = CleanParams(),
+               select_main: bool = True) -> CleanedText:
+    """Classify every line of a plain-text article; return the kept paragraphs and the removed
+    lines with their reasons. The first non-empty line (or `title_hint`) is the title.
+
+    With `select_main=False` only the rules for named kinds of lines run (no main-text
+    classifier), as for text an HTML extractor already reduced to the main content."""
+    named = named_lines(text, title_hint=title_hint, template_keys=template_keys, lexicon=lexicon, params=params)
+    candidates = [line for line in named.lines if line.reason is None]
+    keep = main_text([c.text for c in candidates], lexicon) if select_main else [True] * len(candidates)
+    for line, k in zip(candidates, keep):
+        if not k:
+            line.reason = RemovalReason.LOW_CONTENT
+    if select_main:
+        cut_after_article(named.lines, lexicon)
+    return CleanedText(title=named.title, paragraphs=[line.text for line in named.lines if line.reason is None],
+                       removed=[(line.line_no, line.text, line.reason) for line in named.lines if line.reason],
+                       byline=named.byline, dateline=named.dateline, timestamp_text=named.timestamp_text)
 
 
 def clean_html(page: str, *, url: str | None = None, template_keys: frozenset[int] = frozenset(),
