@@ -10,6 +10,13 @@ tables: see the stack notes), writes a Data Docs site, and:
 - writes `<out>/<table>/part-NNNNN.parquet` for every published table and `metrics/validation.json`;
 - raises DatasetUnfit (after writing everything) when the reject rate or article count is over
   the thresholds in `params.validate`.
+
+Memory is bounded by the batch size, not the corpus: each table is validated in batches of
+consecutive shards (at most `BATCH_BYTES` of Polars data each; a larger shard is cut into row
+slices), one output part per batch. The per-batch GX results are merged into one result per
+table, the one GX reports for the whole table: counts summed, unexpected values and rows
+concatenated. Uniqueness across batches, the only expectation a batch cannot see whole, is
+checked on hashes of the key columns and its cross-batch duplicates are added to the merged result.
 """
 
 from __future__ import annotations
@@ -18,13 +25,14 @@ import datetime
 import json
 import logging
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.config import Params
-from pipeline.io import read_table, shard_part_name, table_parts, write_json, write_parquet
+from pipeline.io import shard_part_name, table_parts, write_json, write_parquet
 from pipeline.reasons import RejectReason
 from pipeline.schema import TABLES, Table
 
@@ -32,6 +40,12 @@ STAGE = "validate"
 LOG = logging.getLogger(__name__)
 # GX stamps Data Docs with a run time; a fixed one keeps the report's paths stable across builds.
 _FIXED_RUN_TIME = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
+# Polars bytes per validated batch: pandas and GX hold a few times this while a batch runs.
+BATCH_BYTES = 64 * 2**20
+# GX's default length of the partial lists in a result (`partial_unexpected_count`).
+_PARTIAL = 20
+_UNIQUENESS = {"expect_column_values_to_be_unique": "column",
+               "expect_compound_columns_to_be_unique": "column_list"}
 
 
 class DatasetUnfit(Exception):
@@ -46,8 +60,96 @@ def load_suite(suites_dir: Path, table: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def batches(frames: Iterator[pl.DataFrame], batch_bytes: int) -> Iterator[pl.DataFrame]:
+    """Regroup `frames` (shards, in order) into frames of about `batch_bytes` each, same row order.
+
+    Consecutive small frames are concatenated; a frame larger than `batch_bytes` is cut into
+    row slices. Empty frames are dropped.
+    """
+    pending, size = [], 0
+    for frame in frames:
+        if frame.is_empty():
+            continue
+        frame_bytes = frame.estimated_size()
+        if frame_bytes > batch_bytes:
+            if pending:
+                yield pl.concat(pending, how="vertical_relaxed")
+                pending, size = [], 0
+            rows = max(1, frame.height * batch_bytes // frame_bytes)
+            for offset in range(0, frame.height, rows):
+                yield frame.slice(offset, rows)
+            continue
+        if pending and size + frame_bytes > batch_bytes:
+            yield pl.concat(pending, how="vertical_relaxed")
+            pending, size = [], 0
+        pending.append(frame)
+        size += frame_bytes
+    if pending:
+        yield pl.concat(pending, how="vertical_relaxed")
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return part / whole * 100 if whole > 0 else None
+
+
+def _with_derived_fields(result: dict) -> dict:
+    """Recompute the percentages and partial lists of a merged column-map result as GX does."""
+    element = result["element_count"]
+    unexpected = result["unexpected_count"]
+    if "missing_count" in result:
+        nonmissing = element - result["missing_count"]
+        result["missing_percent"] = _percent(result["missing_count"], element)
+        result["unexpected_percent_total"] = _percent(unexpected, element)
+        result["unexpected_percent_nonmissing"] = _percent(unexpected, nonmissing) if element else None
+        result["unexpected_percent"] = result["unexpected_percent_nonmissing"]
+    else:
+        result["unexpected_percent"] = _percent(unexpected, element)
+    if "unexpected_list" in result:
+        values = result["unexpected_list"]
+        result["partial_unexpected_list"] = values[:_PARTIAL]
+        hashable = [tuple(v.values()) if isinstance(v, dict) else v for v in values]
+        try:
+            result["partial_unexpected_counts"] = [
+                {"value": value, "count": count} for value, count in
+                sorted(Counter(hashable).most_common(_PARTIAL), key=lambda x: (-x[1], x[0]))]
+        except TypeError:
+            result["partial_unexpected_counts"] = [{"error": "partial_exception_counts requires a hashable type"}]
+    if "unexpected_index_list" in result:
+        result["partial_unexpected_index_list"] = result["unexpected_index_list"][:_PARTIAL]
+    return result
+
+
+def _map_success(result: dict, kwargs: dict) -> bool:
+    nonmissing = result["element_count"] - result.get("missing_count", 0)
+    if nonmissing <= 0:
+        return True
+    return (nonmissing - result["unexpected_count"]) / nonmissing >= kwargs.get("mostly", 1)
+
+
+def merge_result(merged: dict, batch: dict) -> dict:
+    """One column-map result from the results of two consecutive batches (counts summed, value
+    and row lists concatenated, percentages and partial lists recomputed)."""
+    out = dict(merged)
+    for name in ("element_count", "unexpected_count", "missing_count"):
+        if name in out:
+            out[name] += batch.get(name, 0)
+    for name in ("unexpected_list", "unexpected_index_list"):
+        if name in out:
+            out[name] = list(out[name]) + list(batch.get(name) or [])
+    return _with_derived_fields(out)
+
+
+def _expectation_key(expectation_config) -> tuple[str, str]:
+    kwargs = {k: v for k, v in expectation_config.kwargs.items() if k != "batch_id"}
+    return expectation_config.type, json.dumps(kwargs, sort_keys=True, default=str)
+
+
 class SuiteRunner:
-    """Runs suites on pandas frames in one ephemeral GX context, writing Data Docs to a folder."""
+    """Runs suites on pandas frames in one ephemeral GX context, writing Data Docs to a folder.
+
+    For each table: `begin`, then `add_batch` for every batch, then `finish`, which merges the
+    batch results into the table's result and renders it into the Data Docs.
+    """
 
     def __init__(self, docs_dir: Path | None):
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -69,42 +171,103 @@ class SuiteRunner:
                                   "base_directory": str(Path(docs_dir).resolve())},
             })
         self.source = self.context.data_sources.add_pandas("tables")
+        self._table: Table | None = None
+        self._definition = None
+        self._merged = None
 
-    def run(self, table: Table, frame: pl.DataFrame, suite: dict) -> list[dict]:
-        """Validate `frame` against `suite`; return one result dict per expectation.
-
-        Each result: type, kwargs, success, unexpected_count, failed_keys (list of key tuples).
-        """
-        from great_expectations.checkpoint import UpdateDataDocsAction
-        from great_expectations.core.run_identifier import RunIdentifier
-
+    def begin(self, table: Table, suite: dict) -> None:
+        """Start validating `table` against `suite` (the suite JSON)."""
         gx = self._gx
         suite = dict(suite)
         suite.pop("id", None)
         gx_suite = self.context.suites.add(gx.ExpectationSuite(**suite))
         batch = self.source.add_dataframe_asset(table.name).add_batch_definition_whole_dataframe("all")
-        definition = self.context.validation_definitions.add(
+        self._definition = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=table.name, data=batch, suite=gx_suite))
-        actions = [UpdateDataDocsAction(name="docs", site_names=["reports"])] if self.docs_dir else []
-        checkpoint = self.context.checkpoints.add(gx.Checkpoint(
-            name=f"{table.name}_checkpoint", validation_definitions=[definition], actions=actions,
-            result_format={"result_format": "COMPLETE",
-                           "unexpected_index_column_names": list(table.key)}))
-        outcome = checkpoint.run(batch_parameters={"dataframe": frame.to_pandas()},
-                                 run_id=RunIdentifier(run_name="build", run_time=_FIXED_RUN_TIME))
+        self._table, self._merged = table, None
+
+    def add_batch(self, frame: pl.DataFrame) -> None:
+        """Validate one batch of the current table and merge its result into the table's."""
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        outcome = self._definition.run(
+            batch_parameters={"dataframe": frame.to_pandas()},
+            result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False,
+                           "unexpected_index_column_names": list(self._table.key)},
+            run_id=RunIdentifier(run_name="build", run_time=_FIXED_RUN_TIME))
+        if self._merged is None:
+            self._merged = outcome
+            return
+        batch_results = {_expectation_key(r.expectation_config): r for r in outcome.results}
+        for result in self._merged.results:
+            other = batch_results[_expectation_key(result.expectation_config)]
+            if other.exception_info and other.exception_info.get("raised_exception") \
+                    and not (result.exception_info or {}).get("raised_exception"):
+                result.exception_info = other.exception_info
+            if "element_count" in (result.result or {}):
+                result.result = merge_result(result.result, other.result or {})
+                result.success = _map_success(result.result, result.expectation_config.kwargs)
+            else:
+                result.success = bool(result.success and other.success)
+
+    def add_unexpected_rows(self, expectation_type: str, columns: list[str], rows: pl.DataFrame) -> None:
+        """Add `rows` (the checked `columns` and the key) as unexpected to the merged result of
+        the expectation `expectation_type` on `columns` (uniqueness across batches)."""
+        key = list(self._table.key)
+        for result in self._merged.results:
+            config = result.expectation_config
+            if config.type != expectation_type or _expectation_columns(config.kwargs) != columns:
+                continue
+            records = rows.to_dicts()
+            values = [r[columns[0]] if len(columns) == 1 else {c: r[c] for c in columns} for r in records]
+            index = [{**{c: r[c] for c in columns}, **{k: r[k] for k in key}} for r in records]
+            result.result = merge_result(result.result, {"element_count": 0, "missing_count": 0,
+                                                         "unexpected_count": len(records),
+                                                         "unexpected_list": values,
+                                                         "unexpected_index_list": index})
+            result.success = _map_success(result.result, config.kwargs)
+
+    def finish(self) -> list[dict]:
+        """Render the table's merged result into the Data Docs; return one dict per expectation.
+
+        Each result: type, kwargs, success, unexpected_count, failed_keys (list of key tuples).
+        """
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier, ValidationResultIdentifier)
+
+        merged, table = self._merged, self._table
+        successful = sum(bool(r.success) for r in merged.results)
+        merged.success = successful == len(merged.results)
+        merged.statistics.update({
+            "evaluated_expectations": len(merged.results), "successful_expectations": successful,
+            "unsuccessful_expectations": len(merged.results) - successful,
+            "success_percent": _percent(successful, len(merged.results))})
+        merged.meta.get("batch_markers", {}).pop("pandas_data_fingerprint", None)
+        if self.docs_dir is not None:
+            suite_id = ExpectationSuiteIdentifier(name=table.name)
+            result_id = ValidationResultIdentifier(expectation_suite_identifier=suite_id,
+                                                   run_id=merged.meta["run_id"],
+                                                   batch_identifier=merged.batch_id)
+            self.context.validation_results_store.set(result_id, merged)
+            self.context.build_data_docs(site_names=["reports"], resource_identifiers=[result_id, suite_id])
         results = []
-        for suite_result in outcome.run_results.values():
-            for result in suite_result.results:
-                config = result.expectation_config
-                kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
-                failed = [tuple(_plain(row.get(k)) for k in table.key)
-                          for row in (result.result or {}).get("unexpected_index_list") or []
-                          if isinstance(row, dict)]
-                results.append({"type": config.type, "kwargs": kwargs, "success": bool(result.success),
-                                "unexpected_count": int((result.result or {}).get("unexpected_count") or 0),
-                                "failed_keys": failed, "exception": _exception_text(result)})
+        for result in merged.results:
+            config = result.expectation_config
+            kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+            failed = [tuple(_plain(row.get(k)) for k in table.key)
+                      for row in (result.result or {}).get("unexpected_index_list") or []
+                      if isinstance(row, dict)]
+            results.append({"type": config.type, "kwargs": kwargs, "success": bool(result.success),
+                            "unexpected_count": int((result.result or {}).get("unexpected_count") or 0),
+                            "failed_keys": failed, "exception": _exception_text(result)})
         results.sort(key=lambda r: (r["type"], json.dumps(r["kwargs"], sort_keys=True, default=str)))
+        self._merged = self._definition = self._table = None
         return results
+
+
+def _expectation_columns(kwargs: dict) -> list[str]:
+    value = kwargs.get("column_list") or kwargs.get("column")
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def _plain(value):
@@ -143,6 +306,73 @@ def failed_rows(table: Table, results: list[dict]) -> dict[tuple, list[str]]:
     return {key: sorted(names) for key, names in failures.items()}
 
 
+def _present(columns: list[str]) -> pl.Expr:
+    """Rows GX's uniqueness checks look at: not every checked column missing."""
+    return ~pl.all_horizontal(pl.col(c).is_null() for c in columns)
+
+
+def _value_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    return frame.filter(_present(columns)).select(pl.struct(columns).hash().alias("h"))["h"].unique()
+
+
+def cross_batch_duplicates(parts: list[Path], columns: list[str], key: list[str],
+                           hashes: list[pl.Series]) -> list[pl.DataFrame]:
+    """Per written batch part: its rows whose `columns` values also occur in another batch,
+    unless that value is repeated inside the batch too (GX already reported those).
+
+    `hashes[i]` are the distinct hashes of the values in part i; only parts holding a hash seen
+    in two or more parts are read again, and candidates are confirmed on the values themselves.
+    """
+    empty = [pl.DataFrame() for _ in parts]
+    if len(parts) < 2:
+        return empty
+    counts = pl.concat(hashes).value_counts(name="n")
+    candidates = counts.filter(pl.col("n") > 1).get_column(counts.columns[0])
+    if candidates.is_empty():
+        return empty
+    wanted = list(dict.fromkeys(columns + key))
+    found = []
+    for index, part in enumerate(parts):
+        rows = pl.read_parquet(part, columns=wanted).filter(_present(columns))
+        rows = rows.with_columns(pl.len().over(columns).alias("_in_batch"))
+        rows = rows.filter(pl.struct(columns).hash().is_in(candidates))
+        found.append(rows.with_columns(pl.lit(index).alias("_part")))
+    found = pl.concat(found)
+    shared = found.group_by(columns).agg(pl.col("_part").n_unique().alias("_parts")).filter(pl.col("_parts") > 1)
+    extra = found.join(shared.select(columns), on=columns, nulls_equal=True).filter(pl.col("_in_batch") == 1)
+    return [extra.filter(pl.col("_part") == index).select(wanted) for index in range(len(parts))]
+
+
+def validate_table(runner: SuiteRunner, table: Table, frames: Iterator[pl.DataFrame], suite: dict,
+                   out_dir: Path, batch_bytes: int) -> tuple[list[dict], int, list[Path]]:
+    """Validate `frames` (the table's shards, in order) batch by batch and write each conformed
+    batch as a part under `out_dir/<table>`; return (merged results, rows, parts written)."""
+    runner.begin(table, suite)
+    uniqueness = [(e["type"], _expectation_columns(e["kwargs"])) for e in suite["expectations"]
+                  if e["type"] in _UNIQUENESS]
+    hashes: dict[int, list[pl.Series]] = {i: [] for i in range(len(uniqueness))}
+    parts, rows = [], 0
+    for batch in batches(frames, batch_bytes):
+        batch = table.conform(batch)
+        runner.add_batch(batch)
+        for i, (_, columns) in enumerate(uniqueness):
+            hashes[i].append(_value_hashes(batch, columns))
+        parts.append(Path(out_dir) / table.name / shard_part_name(len(parts)))
+        write_parquet(batch, parts[-1])
+        rows += batch.height
+    if not parts:  # an empty table: one empty batch, so that the table-level checks still run
+        empty = table.empty_frame()
+        runner.add_batch(empty)
+        parts.append(Path(out_dir) / table.name / shard_part_name(0))
+        write_parquet(empty, parts[-1])
+    for i, (expectation_type, columns) in enumerate(uniqueness):
+        extra = cross_batch_duplicates(parts, columns, list(table.key), hashes[i])
+        for found in extra:
+            if found.height:
+                runner.add_unexpected_rows(expectation_type, columns, found)
+    return runner.finish(), rows, parts
+
+
 def _drop_keys(frame: pl.DataFrame, table: Table, keys) -> pl.DataFrame:
     if not keys or frame.is_empty():
         return frame
@@ -151,42 +381,58 @@ def _drop_keys(frame: pl.DataFrame, table: Table, keys) -> pl.DataFrame:
     return frame.join(bad, on=list(table.key), how="anti", nulls_equal=True)
 
 
-def quarantine(tables: dict[str, pl.DataFrame], failures: dict[str, dict[tuple, list[str]]]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-    """Remove failing rows from `tables`; return (tables, new rejects for articles/duplicates).
-
-    Articles that fail leave with their quotes and entities; duplicates whose canonical article
-    failed are rejected too, since the article they point to is gone.
-    """
-    articles = tables["articles"]
-    bad_articles = failures.get("articles", {})
-    bad_ids = {key[0]: names for key, names in bad_articles.items()}
-    rejects = []
-    for row in articles.filter(pl.col("id").is_in(list(bad_ids))).iter_rows(named=True):
-        rejects.append({"source_path": row["source_path"], "stage": STAGE,
-                        "reason": str(RejectReason.FAILED_EXPECTATION),
-                        "detail": "; ".join(bad_ids[row["id"]])})
-    duplicates = tables["duplicates"]
+def quarantined_rejects(article_parts: list[Path], duplicate_parts: list[Path],
+                        failures: dict[str, dict[tuple, list[str]]]) -> pl.DataFrame:
+    """The new `rejects` rows: articles failing a row-level expectation, duplicates failing one,
+    and duplicates whose canonical article failed (the article they point to is gone)."""
+    bad_ids = {key[0]: names for key, names in failures.get("articles", {}).items()}
     bad_duplicates = {key[0]: names for key, names in failures.get("duplicates", {}).items()}
-    for row in duplicates.iter_rows(named=True):
-        if row["article_id"] in bad_duplicates:
-            detail = "; ".join(bad_duplicates[row["article_id"]])
-        elif row["duplicate_of"] in bad_ids:
-            detail = f"duplicate of {row['duplicate_of']}, which failed validation"
-        else:
-            continue
-        rejects.append({"source_path": row["source_path"], "stage": STAGE,
-                        "reason": str(RejectReason.FAILED_EXPECTATION), "detail": detail})
-    out = dict(tables)
-    out["articles"] = articles.filter(~pl.col("id").is_in(list(bad_ids)))
-    out["duplicates"] = duplicates.filter(~pl.col("article_id").is_in(list(bad_duplicates))
-                                          & ~pl.col("duplicate_of").is_in(list(bad_ids)))
-    for name in ("quotes", "entities"):
-        kept = out[name].filter(~pl.col("article_id").is_in(list(bad_ids)))
-        out[name] = _drop_keys(kept, TABLES[name], list(failures.get(name, {})))
-    out["removed_lines"] = _drop_keys(out["removed_lines"], TABLES["removed_lines"],
-                                      list(failures.get("removed_lines", {})))
-    new_rejects = pl.DataFrame(rejects, schema=TABLES["rejects"].polars_schema)
-    return out, new_rejects
+    rejects = []
+    if bad_ids:
+        for part in article_parts:
+            for row in pl.read_parquet(part, columns=["id", "source_path"]).filter(
+                    pl.col("id").is_in(list(bad_ids))).iter_rows(named=True):
+                rejects.append({"source_path": row["source_path"], "stage": STAGE,
+                                "reason": str(RejectReason.FAILED_EXPECTATION),
+                                "detail": "; ".join(bad_ids[row["id"]])})
+    if bad_ids or bad_duplicates:
+        for part in duplicate_parts:
+            duplicates = pl.read_parquet(part, columns=["article_id", "source_path", "duplicate_of"])
+            for row in duplicates.filter(pl.col("article_id").is_in(list(bad_duplicates))
+                                         | pl.col("duplicate_of").is_in(list(bad_ids))).iter_rows(named=True):
+                if row["article_id"] in bad_duplicates:
+                    detail = "; ".join(bad_duplicates[row["article_id"]])
+                else:
+                    detail = f"duplicate of {row['duplicate_of']}, which failed validation"
+                rejects.append({"source_path": row["source_path"], "stage": STAGE,
+                                "reason": str(RejectReason.FAILED_EXPECTATION), "detail": detail})
+    return pl.DataFrame(rejects, schema=TABLES["rejects"].polars_schema)
+
+
+def quarantine_part(name: str, frame: pl.DataFrame, failures: dict[str, dict[tuple, list[str]]]) -> pl.DataFrame:
+    """`frame` (a part of table `name`) without its quarantined rows.
+
+    Articles that fail leave with their quotes and entities; duplicates that fail, or whose
+    canonical article failed, leave too.
+    """
+    bad_ids = [key[0] for key in failures.get("articles", {})]
+    if name == "articles":
+        return frame.filter(~pl.col("id").is_in(bad_ids))
+    if name == "duplicates":
+        bad_duplicates = [key[0] for key in failures.get("duplicates", {})]
+        return frame.filter(~pl.col("article_id").is_in(bad_duplicates) & ~pl.col("duplicate_of").is_in(bad_ids))
+    if name in ("quotes", "entities"):
+        frame = frame.filter(~pl.col("article_id").is_in(bad_ids))
+    return _drop_keys(frame, TABLES[name], list(failures.get(name, {})))
+
+
+def _loses_rows(name: str, failures: dict[str, dict[tuple, list[str]]]) -> bool:
+    """Whether quarantine can remove rows of table `name`."""
+    if failures.get(name):
+        return True
+    if name == "duplicates" and failures.get("articles"):
+        return True
+    return name in ("quotes", "entities") and bool(failures.get("articles"))
 
 
 def dataset_checks(counts: dict, params: Params) -> list[str]:
@@ -203,47 +449,58 @@ def dataset_checks(counts: dict, params: Params) -> list[str]:
     return problems
 
 
-def _read_all(stage_dir: Path, table: str) -> pl.DataFrame:
-    return read_table(stage_dir, table) if table_parts(stage_dir, table) else TABLES[table].empty_frame()
+def _shards(*stage_dirs_and_table: tuple[Path, str]) -> Iterator[pl.DataFrame]:
+    for stage_dir, table in stage_dirs_and_table:
+        for part in table_parts(stage_dir, table):
+            yield pl.read_parquet(part)
 
 
 def run(dedup_dir: Path, clean_dir: Path, ingest_dir: Path, out_dir: Path, params: Params,
-        suites_dir: Path, docs_dir: Path | None, metrics_path: Path) -> dict:
+        suites_dir: Path, docs_dir: Path | None, metrics_path: Path, batch_bytes: int = BATCH_BYTES) -> dict:
     """Validate all tables, write the validated tables, metrics and Data Docs; return the metrics.
 
-    Raises DatasetUnfit after writing when a dataset-level threshold fails.
+    Tables are read, validated and written in batches of about `batch_bytes`; the outputs do
+    not depend on it. Raises DatasetUnfit after writing when a dataset-level threshold fails.
     """
-    tables = {
-        "articles": _read_all(dedup_dir, "articles"),
-        "quotes": _read_all(dedup_dir, "quotes"),
-        "entities": _read_all(dedup_dir, "entities"),
-        "duplicates": _read_all(dedup_dir, "duplicates"),
-        "removed_lines": _read_all(clean_dir, "removed_lines"),
-    }
-    upstream_rejects = pl.concat([_read_all(ingest_dir, "rejects"), _read_all(clean_dir, "rejects")])
+    sources = {"articles": dedup_dir, "quotes": dedup_dir, "entities": dedup_dir,
+               "duplicates": dedup_dir, "removed_lines": clean_dir}
     runner = SuiteRunner(docs_dir)
-    failures, suite_metrics = {}, {}
-    for name, frame in tables.items():
+    failures, suite_metrics, parts = {}, {}, {}
+    for name, stage_dir in sources.items():
         table = TABLES[name]
-        results = runner.run(table, table.conform(frame), load_suite(suites_dir, name))
+        results, rows, parts[name] = validate_table(runner, table, _shards((stage_dir, name)),
+                                                    load_suite(suites_dir, name), out_dir, batch_bytes)
         failures[name] = failed_rows(table, results)
-        suite_metrics[name] = {"rows": frame.height, "failed_rows": len(failures[name]),
+        suite_metrics[name] = {"rows": rows, "failed_rows": len(failures[name]),
                                "expectations": len(results),
                                "failed_expectations": sum(not r["success"] for r in results)}
-    tables, quarantined = quarantine(tables, failures)
-    rejects = TABLES["rejects"].conform(pl.concat([upstream_rejects, quarantined]))
-    rejects_results = runner.run(TABLES["rejects"], rejects, load_suite(suites_dir, "rejects"))
-    failed_rows(TABLES["rejects"], rejects_results)  # a bad reject row is a code bug: raise
-    suite_metrics["rejects"] = {"rows": rejects.height, "failed_rows": 0,
-                                "expectations": len(rejects_results), "failed_expectations": 0}
-    tables["rejects"] = rejects
+    quarantined = quarantined_rejects(parts["articles"], parts["duplicates"], failures)
+    counts = {}
+    for name in sources:
+        counts[name] = suite_metrics[name]["rows"]
+        if not _loses_rows(name, failures):
+            continue
+        for part in parts[name]:
+            frame = pl.read_parquet(part)
+            kept = quarantine_part(name, frame, failures)
+            if kept.height != frame.height:
+                write_parquet(kept, part)
+                counts[name] -= frame.height - kept.height
 
-    out_dir = Path(out_dir)
-    for name, frame in tables.items():
-        write_parquet(TABLES[name].conform(frame), out_dir / name / shard_part_name(0))
-    counts = {"articles": tables["articles"].height, "duplicates": tables["duplicates"].height,
-              "rejects": rejects.height, "quotes": tables["quotes"].height,
-              "entities": tables["entities"].height, "removed_lines": tables["removed_lines"].height}
+    def reject_frames() -> Iterator[pl.DataFrame]:
+        yield from _shards((ingest_dir, "rejects"), (clean_dir, "rejects"))
+        yield quarantined
+
+    rejects_results, rejects_rows, rejects_parts = validate_table(
+        runner, TABLES["rejects"], reject_frames(), load_suite(suites_dir, "rejects"), out_dir, batch_bytes)
+    failed_rows(TABLES["rejects"], rejects_results)  # a bad reject row is a code bug: raise
+    suite_metrics["rejects"] = {"rows": rejects_rows, "failed_rows": 0,
+                                "expectations": len(rejects_results), "failed_expectations": 0}
+    counts["rejects"] = rejects_rows
+    by_reason: Counter = Counter()
+    for part in rejects_parts:
+        by_reason.update(dict(pl.read_parquet(part, columns=["reason"]).group_by("reason").len().iter_rows()))
+
     problems = dataset_checks(counts, params)
     inputs = counts["articles"] + counts["duplicates"] + counts["rejects"]
     metrics = {
@@ -252,7 +509,7 @@ def run(dedup_dir: Path, clean_dir: Path, ingest_dir: Path, out_dir: Path, param
         "inputs": inputs,
         "reject_rate": round(counts["rejects"] / inputs, 6) if inputs else 0.0,
         "counts": counts,
-        "rejects_by_reason": dict(sorted(rejects.group_by("reason").len().iter_rows())),
+        "rejects_by_reason": dict(sorted(by_reason.items())),
         "quarantined": quarantined.height,
         "suites": suite_metrics,
     }
