@@ -27,6 +27,7 @@ import ftfy
 import polars as pl
 import xxhash
 
+from pipeline.cache import ArticleCache, Output, RecordingSet
 from pipeline.config import CleanParams, Params
 from pipeline.executor import map_shards
 from pipeline.io import shard_part_name, table_parts, write_parquet
@@ -212,14 +213,15 @@ def is_caption(line: str) -> bool:
 # content from web corpora", ch. 3): characters and share of stop words decide whether a line is
 # prose ("good"), possibly prose ("neutral"), too short to tell ("short") or boilerplate ("bad");
 # neighbours then settle the short and neutral ones. Values tuned on the dev pages with 3-fold
-# cross-validation (bench/quality.py).
+# cross-validation (bench/quality.py); STOP_LOW is below jusText's 0.30 because our stop-word
+# lists are shorter than jusText's.
 LENGTH_LOW = 70
 LENGTH_HIGH = 120
-STOP_LOW = 0.30
+STOP_LOW = 0.26
 STOP_HIGH = 0.32
 _LINKISH = re.compile(r"https?://|www\.|\s[|•›»]\s|\s[|•›»]$|^[|•›»]")
 _CODE_CHARS = re.compile(r"[{};=<>]")
-WEAK_STOP = 0.1
+WEAK_STOP = 0.05
 MIN_STOP_COVERAGE = 0.05
 _TERMINAL = re.compile(r"[.!?…\"'\u201d\u2019»)\u3002\uff01\uff1f\u300d\u300f]$")
 
@@ -241,6 +243,21 @@ def looks_like_code(line: str) -> bool:
     return len(_CODE_CHARS.findall(line)) > 0.02 * len(line) + 1
 
 
+# A menu whose items a page dump glued together: "SportsLionsTigersRed Wings", "(65)Surface".
+_GLUED_ITEM = re.compile(r"[a-z\)][A-Z]")
+_URL_LIKE = re.compile(r"\S*(?:https?:|www\.|\.com\b|@)\S*")
+GLUED_MIN = 3
+GLUED_SHARE = 0.15
+
+
+def looks_like_glued_menu(line: str) -> bool:
+    """Menu items run together without spaces: at least GLUED_MIN places where a lower-case
+    letter or a closing bracket meets a capital, and as many as GLUED_SHARE of the words (URLs,
+    handles and brand names like "iPhone" stay below that)."""
+    glued = len(_GLUED_ITEM.findall(_URL_LIKE.sub(" ", line)))
+    return glued >= GLUED_MIN and glued >= GLUED_SHARE * len(line.split())
+
+
 def line_class(line: str, stopwords: frozenset[str] | None) -> str:
     """'good', 'neutral', 'weak', 'short' or 'bad' for one line, from its own features only.
 
@@ -249,7 +266,7 @@ def line_class(line: str, stopwords: frozenset[str] | None) -> str:
     tokens = _WORD_RE.findall(line)
     if tokens and looks_like_code(line):
         return "code"
-    if not tokens or 40 * len(_LINKISH.findall(line)) > len(line):
+    if not tokens or 40 * len(_LINKISH.findall(line)) > len(line) or looks_like_glued_menu(line):
         return "bad"
     if len(line) < LENGTH_LOW:
         return "short"
@@ -260,7 +277,7 @@ def line_class(line: str, stopwords: frozenset[str] | None) -> str:
     if density >= STOP_HIGH and len(line) >= LENGTH_HIGH:
         return "good" if terminal or len(line) >= 2 * LENGTH_HIGH else "neutral"
     if density >= STOP_LOW:
-        return "neutral" if terminal else "bad"
+        return "neutral" if terminal or len(line) >= 2 * LENGTH_HIGH else "bad"
     return "weak" if terminal and density >= WEAK_STOP else "bad"
 
 
@@ -449,6 +466,21 @@ def opens_related_links(line: Line, lexicon: Lexicon) -> bool:
     return lexicon.related_links.matches(_LEADING_COUNT.sub("", line.folded)) and not looks_like_code(line.text)
 
 
+def cut_before_headline(lines: list[Line]) -> None:
+    """Drop the body lines above the headline's repetition on the page (menus, teasers, breaking
+    news tickers come before it), unless they hold more body text than the lines below it (a
+    headline repeated at the foot of the story). In place: reason LOW_CONTENT."""
+    first = next((at for at, line in enumerate(lines) if line.reason == RemovalReason.REPEATED_TITLE), None)
+    if first is None:
+        return
+    above = sum(len(line.text) for line in lines[:first] if line.reason is None)
+    below = sum(len(line.text) for line in lines[first:] if line.reason is None)
+    if above < below:
+        for line in lines[:first]:
+            if line.reason is None:
+                line.reason = RemovalReason.LOW_CONTENT
+
+
 def cut_after_article(lines: list[Line], lexicon: Lexicon) -> None:
     """Drop every body line after the first heading that opens what follows the article, once
     END_MIN_CHARS of body text came before it; a heading of related links ends the article only
@@ -475,6 +507,8 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
     With `select_main=False` only the rules for named kinds of lines run (no main-text
     classifier), as for text an HTML extractor already reduced to the main content."""
     named = named_lines(text, title_hint=title_hint, template_keys=template_keys, lexicon=lexicon, params=params)
+    if select_main:
+        cut_before_headline(named.lines)
     candidates = [line for line in named.lines if line.reason is None]
     keep = main_text([c.text for c in candidates], lexicon) if select_main else [True] * len(candidates)
     for line, k in zip(candidates, keep):
@@ -577,16 +611,23 @@ def _authors(value) -> list[str]:
 
 
 def clean_documents(documents: pl.DataFrame, template_keys: frozenset[int], lexicon: Lexicon,
-                    params: CleanParams) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Clean a frame of ingest documents; return (documents, removed_lines, rejects)."""
+                    params: CleanParams,
+                    lookups: list | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Clean a frame of ingest documents; return (documents, removed_lines, rejects).
+
+    With a `lookups` list, each document's (template keys asked about, those that were templates)
+    is appended to it in input order: what the article cache checks before reusing a result."""
     rows, removed_rows, rejects = [], [], []
+    keys = RecordingSet(template_keys) if lookups is not None else template_keys
     for doc in documents.iter_rows(named=True):
         if doc["content_type"] == "html":
-            cleaned = clean_html(doc["raw_text"], url=doc["url"], template_keys=template_keys,
+            cleaned = clean_html(doc["raw_text"], url=doc["url"], template_keys=keys,
                                  lexicon=lexicon, params=params)
         else:
-            cleaned = clean_text(doc["raw_text"], title_hint=doc["meta_title"], template_keys=template_keys,
+            cleaned = clean_text(doc["raw_text"], title_hint=doc["meta_title"], template_keys=keys,
                                  lexicon=lexicon, params=params)
+        if lookups is not None:
+            lookups.append(keys.take())
         words = sum(word_count(p) for p in cleaned.paragraphs)
         if words < params.min_body_words or not cleaned.paragraphs:
             rejects.append({"source_path": doc["source_path"], "stage": STAGE,
@@ -636,31 +677,59 @@ def template_keys(parts: list[Path], documents: int, params: Params) -> frozense
     return frozenset(k for k, n in totals.items() if n >= needed)
 
 
+# The clean stage's tables, each row owned by one input document (what the article cache stores).
+OUTPUTS = (Output("documents", "id", "id", ("id",)),
+           Output("removed_lines", "article_id", "id", REMOVED_LINES.key),
+           Output("rejects", "source_path", "source_path", REJECTS.key))
+
+
 def clean_shard(document_path: str, index: int, out_dir: str, keys: frozenset[int], lexicon_dir: str,
-                params: CleanParams) -> dict:
-    """Clean one shard and write its documents, removed_lines and rejects parts."""
+                params: CleanParams, cache_dir: str | None = None) -> dict:
+    """Clean one shard and write its documents, removed_lines and rejects parts.
+
+    With `cache_dir`, articles cleaned before (same input, code, params and template lines) are
+    read from the article cache and only the others are cleaned."""
     documents = pl.read_parquet(document_path)
-    cleaned, removed, rejects = clean_documents(documents, keys, load_lexicon(Path(lexicon_dir)), params)
+    lexicon = load_lexicon(Path(lexicon_dir))
+    counts: dict = {}
+    if cache_dir is None:
+        tables = dict(zip(("documents", "removed_lines", "rejects"),
+                          clean_documents(documents, keys, lexicon, params)))
+    else:
+        def compute(frame: pl.DataFrame) -> tuple[dict, list]:
+            lookups: list = []
+            frames = clean_documents(frame, keys, lexicon, params, lookups)
+            return dict(zip(("documents", "removed_lines", "rejects"), frames)), lookups
+
+        tables, counts = ArticleCache(cache_dir).apply(documents, compute, OUTPUTS, keys)
     out = Path(out_dir)
-    write_parquet(cleaned, out / "documents" / shard_part_name(index))
-    write_parquet(removed, out / "removed_lines" / shard_part_name(index))
-    write_parquet(rejects, out / "rejects" / shard_part_name(index))
-    return {"documents": cleaned.height, "rejects": rejects.height,
-            "removed": dict(Counter(removed["reason"].to_list()))}
+    for name, frame in tables.items():
+        write_parquet(frame, out / name / shard_part_name(index))
+    removed = tables["removed_lines"]
+    return {"documents": tables["documents"].height, "rejects": tables["rejects"].height,
+            "removed": dict(Counter(removed["reason"].to_list())), **counts}
 
 
 def run(ingest_dir: Path, out_dir: Path, params: Params, lexicon_dir: Path) -> dict:
-    """Clean every shard of `ingest_dir/documents` into `out_dir`; return counts."""
+    """Clean every shard of `ingest_dir/documents` into `out_dir`; return counts (with the article
+    cache's hits and misses when `cache.enabled`)."""
     parts = table_parts(ingest_dir, "documents")
     if not parts:
         raise FileNotFoundError(f"{Path(ingest_dir) / 'documents'}: no shard files (run ingest first)")
     documents = sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in parts)
     keys = template_keys(parts, documents, params)
-    tasks = [(str(p), i, str(out_dir), keys, str(lexicon_dir), params.clean) for i, p in enumerate(parts)]
+    cache = (ArticleCache.for_stage(params.paths.cache, STAGE, params.section_fingerprint(STAGE), [lexicon_dir])
+             if params.cache.enabled else None)
+    tasks = [(str(p), i, str(out_dir), keys, str(lexicon_dir), params.clean,
+              str(cache.directory) if cache else None) for i, p in enumerate(parts)]
     results = map_shards(clean_shard, tasks, workers=params.worker_count, executor=params.executor,
                          description=STAGE)
     removed: Counter[str] = Counter()
     for r in results:
         removed.update(r["removed"])
-    return {"documents": sum(r["documents"] for r in results), "rejects": sum(r["rejects"] for r in results),
-            "templates": len(keys), "removed_lines": dict(sorted(removed.items()))}
+    counts = {"documents": sum(r["documents"] for r in results), "rejects": sum(r["rejects"] for r in results),
+              "templates": len(keys), "removed_lines": dict(sorted(removed.items()))}
+    if cache:
+        cache.commit([r["batch"] for r in results], params.cache.keep)
+        counts |= {k: sum(r[k] for r in results) for k in ("cache_hits", "cache_misses")}
+    return counts

@@ -48,6 +48,8 @@ def _params(args) -> Params:
     overrides = list(getattr(args, "set", None) or [])
     if getattr(args, "version", None):
         overrides.append(f"release.version={args.version}")
+    if getattr(args, "no_cache", False):
+        overrides.append("cache.enabled=false")
     params_path = Path(args.params)
     if not params_path.is_file() and args.params == "params.yaml":
         params_path = REPO_DIR / "params.yaml"
@@ -60,6 +62,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a dotted params.yaml key for this run, e.g. "
                              "--set dedup.threshold=0.8 (repeatable)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="clean and extract every article again, without reading or writing the "
+                             "per-article cache in paths.cache (same as --set cache.enabled=false)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,6 +251,10 @@ def print_summary(summary: dict, output: str, stream=sys.stdout) -> None:
         f"  rejects       {counts['rejects']:>8}   "
         + ", ".join(f"{k} {v}" for k, v in summary["validate"]["rejects_by_reason"].items()),
         f"  removed lines {counts['removed_lines']:>8}",
+        *([f"  cache         " + ", ".join(f"{stage} {summary[stage]['cache_hits']} reused, "
+                                           f"{summary[stage]['cache_misses']} computed"
+                                           for stage in ("clean", "extract"))]
+          if "cache_hits" in summary["clean"] else []),
         f"  splits        " + ", ".join(f"{k} {v}" for k, v in summary["publish"]["articles_by_split"].items()),
         f"  seconds       {summary['seconds']:>8}",
     ]

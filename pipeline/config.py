@@ -28,6 +28,16 @@ class PathsParams:
     raw: str = "data/raw/sample"
     interim: str = "data/interim"
     publish: str = "data/publish"
+    cache: str = ".cache/pipeline"
+
+
+@dataclass(frozen=True)
+class CacheParams:
+    enabled: bool = True
+    keep: int = 2
+
+    def check(self) -> None:
+        _at_least("cache.keep", self.keep, 1)
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,7 @@ class Params:
     paths: PathsParams = field(default_factory=PathsParams)
     workers: int | str = "auto"
     executor: str = "local"
+    cache: CacheParams = field(default_factory=CacheParams)
     ingest: IngestParams = field(default_factory=IngestParams)
     clean: CleanParams = field(default_factory=CleanParams)
     extract: ExtractParams = field(default_factory=ExtractParams)
@@ -162,7 +173,7 @@ class Params:
         if not (self.workers == "auto" or (isinstance(self.workers, int) and self.workers >= 1)):
             raise ConfigError(f"workers must be 'auto' or an integer >= 1 (got {self.workers!r})")
         _one_of("executor", self.executor, ("local", "ray"))
-        for section in (self.ingest, self.clean, self.extract, self.dedup, self.validate,
+        for section in (self.cache, self.ingest, self.clean, self.extract, self.dedup, self.validate,
                         self.publish, self.release):
             section.check()
 

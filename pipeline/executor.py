@@ -53,16 +53,32 @@ def map_shards(function: Callable[..., Any], tasks: Sequence[tuple], *, workers:
         bar.close()
 
 
+def start_ray(**options) -> None:
+    """Connect to the Ray cluster at `RAY_ADDRESS`, or start a local one (`options` go to
+    `ray.init`, e.g. num_cpus=2). The `pipeline` package is shipped to the workers, so nodes
+    need the project's requirements installed but not the project itself."""
+    import ray  # only needed with `executor: ray`
+
+    import pipeline
+
+    ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False,
+             runtime_env={"py_modules": [pipeline]}, **options)
+
+
 def _map_ray(function: Callable[..., Any], tasks: Sequence[tuple], bar) -> list[Any]:
-    import ray  # optional dependency: only needed with `executor: ray`
+    """Run every task as a Ray task of `function`; results in task order, the bar as they finish."""
+    import ray
 
     if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False,
-                 log_to_driver=False)
+        start_ray()
     remote = ray.remote(function)
     refs = [remote.remote(*task) for task in tasks]
-    results = []
-    for ref in refs:
-        results.append(ray.get(ref))
-        bar.update()
+    position = {ref: i for i, ref in enumerate(refs)}
+    results: list[Any] = [None] * len(refs)
+    pending = refs
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        for ref in done:
+            results[position[ref]] = ray.get(ref)
+            bar.update()
     return results

@@ -16,6 +16,7 @@ import polars as pl
 
 from pipeline import entities as entities_mod
 from pipeline import fields
+from pipeline.cache import ArticleCache, Output
 from pipeline.config import ExtractParams, Params
 from pipeline.fields import OutletGazetteer, cited_outlets, load_outlets
 from pipeline.executor import map_shards
@@ -146,23 +147,48 @@ def extract_articles(documents: pl.DataFrame, params: ExtractParams,
     return articles, quotes.sort("article_id", "index"), entities.sort("article_id", "start", "end")
 
 
-def extract_shard(document_path: str, index: int, out_dir: str, params: ExtractParams, lexicon_dir: str) -> dict:
-    """Extract one shard of clean documents and write its articles/quotes/entities parts."""
+# The extract stage's tables, each row owned by one clean document (what the article cache stores).
+OUTPUTS = (Output("articles", "id", "id", ARTICLES.key),
+           Output("quotes", "article_id", "id", QUOTES.key),
+           Output("entities", "article_id", "id", ENTITIES.key))
+
+
+def extract_shard(document_path: str, index: int, out_dir: str, params: ExtractParams, lexicon_dir: str,
+                  cache_dir: str | None = None) -> dict:
+    """Extract one shard of clean documents and write its articles/quotes/entities parts.
+
+    With `cache_dir`, articles extracted before (same clean document, code and params) are read
+    from the article cache and only the others go through extraction and NER."""
     documents = pl.read_parquet(document_path)
-    articles, quotes, entities = extract_articles(documents, params, load_resources(Path(lexicon_dir)))
+    resources = load_resources(Path(lexicon_dir))
+    counts: dict = {}
+    if cache_dir is None:
+        tables = dict(zip(("articles", "quotes", "entities"), extract_articles(documents, params, resources)))
+    else:
+        def compute(frame: pl.DataFrame) -> tuple[dict, None]:
+            return dict(zip(("articles", "quotes", "entities"), extract_articles(frame, params, resources))), None
+
+        tables, counts = ArticleCache(cache_dir).apply(documents, compute, OUTPUTS)
     out = Path(out_dir)
-    write_parquet(articles, out / "articles" / shard_part_name(index))
-    write_parquet(quotes, out / "quotes" / shard_part_name(index))
-    write_parquet(entities, out / "entities" / shard_part_name(index))
-    return {"articles": articles.height, "quotes": quotes.height, "entities": entities.height}
+    for name, frame in tables.items():
+        write_parquet(frame, out / name / shard_part_name(index))
+    return {name: frame.height for name, frame in tables.items()} | counts
 
 
 def run(clean_dir: Path, out_dir: Path, params: Params, lexicon_dir: Path) -> dict:
-    """Extract every shard of `clean_dir/documents` into `out_dir`; return counts."""
+    """Extract every shard of `clean_dir/documents` into `out_dir`; return counts (with the article
+    cache's hits and misses when `cache.enabled`)."""
     parts = table_parts(clean_dir, "documents")
     if not parts:
         raise FileNotFoundError(f"{Path(clean_dir) / 'documents'}: no shard files (run clean first)")
-    tasks = [(str(path), i, str(out_dir), params.extract, str(lexicon_dir)) for i, path in enumerate(parts)]
+    cache = (ArticleCache.for_stage(params.paths.cache, STAGE, params.section_fingerprint(STAGE), [lexicon_dir])
+             if params.cache.enabled else None)
+    tasks = [(str(path), i, str(out_dir), params.extract, str(lexicon_dir), str(cache.directory) if cache else None)
+             for i, path in enumerate(parts)]
     results = map_shards(extract_shard, tasks, workers=params.worker_count, executor=params.executor,
                          description=STAGE)
-    return {key: sum(r[key] for r in results) for key in ("articles", "quotes", "entities")}
+    counts = {key: sum(r[key] for r in results) for key in ("articles", "quotes", "entities")}
+    if cache:
+        cache.commit([r["batch"] for r in results], params.cache.keep)
+        counts |= {k: sum(r[k] for r in results) for k in ("cache_hits", "cache_misses")}
+    return counts
