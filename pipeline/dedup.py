@@ -329,7 +329,8 @@ class ShingleSets:
         (a row's keys all in one chunk); holds only the 32-bit values, never all keys at once."""
         values, lengths = [], np.zeros(count, dtype=np.int64)
         for keys in chunks:
-            lengths += np.bincount((keys >> _U64(32)).astype(np.int64), minlength=count)
+            rows, per_row = np.unique((keys >> _U64(32)).astype(np.int64), return_counts=True)
+            lengths[rows] += per_row        # not a bincount over all rows: that is O(count) per chunk
             values.append((keys & _MASK32).astype(np.uint32))
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         return ShingleSets(offsets, np.concatenate(values) if values else np.zeros(0, dtype=np.uint32))
