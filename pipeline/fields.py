@@ -361,6 +361,8 @@ class OutletGazetteer:
     canonical_of: dict = field(default_factory=dict)  # a name -> the name reported for it
     _cited: re.Pattern = field(init=False, repr=False, compare=False)
     _exact: dict = field(init=False, repr=False, compare=False)
+    _capitalised: re.Pattern = field(init=False, repr=False, compare=False)
+    _lowercase: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         name = "|".join(re.escape(n) for n in self.names) or r"(?!)"
@@ -374,6 +376,16 @@ class OutletGazetteer:
             rf"|(?i:\b(?:{_REPORTING_VERBS}))\s+{article}{agency}{article}(?P<c>{name})(?![\w-])"
             rf"|\((?P<d>{name})\)\s*[—–-]"))
         object.__setattr__(self, "_exact", {n.casefold(): self.canonical_of.get(n, n) for n in self.names})
+        # every citation contains a name as written: a body without one needs no citation search.
+        # Names opening with a capital are found by one regex, which skips to capitals quickly;
+        # the few others ("dpa", "taz") by substring search.
+        capitalised = [n for n in self.names if n[:1].isupper()]
+        object.__setattr__(self, "_capitalised", re.compile("|".join(re.escape(n) for n in capitalised) or r"(?!)"))
+        object.__setattr__(self, "_lowercase", tuple(n for n in self.names if not n[:1].isupper()))
+
+    def names_a_name(self, body: str) -> bool:
+        """Whether some name of the gazetteer occurs in `body` as written (case-sensitive)."""
+        return self._capitalised.search(body) is not None or any(n in body for n in self._lowercase)
 
     def canonical(self, text: str) -> str | None:
         """The gazetteer's spelling of `text` ("the BBC" -> "BBC"), or None when it is no outlet."""
@@ -389,6 +401,8 @@ class OutletGazetteer:
     def cited(self, body: str) -> list[str]:
         """See `cited_outlets`."""
         found: list[str] = []
+        if not self.names_a_name(body):
+            return found
         for match in self._cited.finditer(body):
             name = self._exact[(match["a"] or match["b"] or match["c"] or match["d"]).casefold()]
             if name not in found:

@@ -36,6 +36,8 @@ DOCUMENT_SCHEMA = {
     "meta_published": pl.String, "meta_authors": pl.List(pl.String), "meta_language": pl.String,
 }
 _HEX_IN_NAME = re.compile(r"(?:^|[_-])([0-9a-f]{16,64})$")
+# control characters other than \t \n \v \f \r, and the replacement character of failed decoding
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 _TEXT_FIELDS = ("text", "body", "content", "article", "maintext")
 _HTML_FIELDS = ("html", "raw_html")
@@ -169,7 +171,7 @@ def _utf16_without_bom(data: bytes) -> str | None:
 def _checked_text(text: str, encoding: str) -> str:
     """Reject decoded text that is mostly control characters (binary read as text)."""
     sample = text[:20000]
-    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r\f\v") + sample.count("\ufffd")
+    controls = len(_CONTROL_CHARACTERS.findall(sample))
     if "\x00" in sample or controls > max(8, len(sample) // 100):
         raise Rejected(RejectReason.BINARY, f"{controls} control characters in the first "
                                             f"{len(sample)} characters (as {encoding})")

@@ -22,9 +22,13 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
+_FOLDED = re.compile("[" + "".join(re.escape(chr(c)) for c in _QUOTE_TRANSLATION) + "]")
+
+
 def fold_quotes(text: str) -> str:
     """Replace typographic quotes, dashes and odd spaces by their plain ASCII forms."""
-    return text.translate(_QUOTE_TRANSLATION)
+    # str.translate looks up every character; finding the few to replace with a regex is faster
+    return _FOLDED.sub(lambda m: _QUOTE_TRANSLATION[ord(m.group())], text)
 
 
 def fold_for_compare(text: str) -> str:
