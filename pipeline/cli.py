@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         if stage == "publish":
             sub.add_argument("--metrics", metavar="FILE", help="publish metrics JSON to write")
             sub.add_argument("--validation", metavar="FILE", help="validation metrics JSON to read")
+            sub.add_argument("--ingest", metavar="DIR",
+                             help="the ingest stage's folder, for the card's input fingerprint (paths and bytes)")
             sub.add_argument("--version", metavar="X.Y.Z", help="release version")
         _add_common(sub)
 
@@ -188,7 +190,8 @@ def run_stage(stage: str, args, params: Params) -> dict:
             in_dir, Path(args.clean), Path(args.ingest), tmp, params, SCHEMAS_DIR / "expectations",
             Path(args.docs) if args.docs else None, Path(args.metrics)))
     return publish.run(in_dir, out_dir, params, Path(args.metrics) if args.metrics else None,
-                       Path(args.validation) if args.validation else None)
+                       Path(args.validation) if args.validation else None,
+                       Path(args.ingest) if args.ingest else None)
 
 
 def _into_fresh(out_dir: Path, work) -> dict:
@@ -229,7 +232,7 @@ def run_all(args, params: Params) -> dict:
             SCHEMAS_DIR / "expectations", Path(args.reports) if args.reports else None,
             work_root / "metrics" / "validation.json")
         summary["publish"] = publish.run(stage_dirs["validate"], output_dir, params, None,
-                                         work_root / "metrics" / "validation.json")
+                                         work_root / "metrics" / "validation.json", stage_dirs["ingest"])
     finally:
         if not args.work:
             shutil.rmtree(work_root, ignore_errors=True)

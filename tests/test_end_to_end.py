@@ -74,6 +74,23 @@ def test_a_second_dvc_repro_does_nothing(dvc_project):
     assert "Running stage" not in second.stdout
 
 
+def test_dvc_metrics_and_plots_show_the_release(dvc_project, tmp_path):
+    project, _, _ = dvc_project
+    dvc = [str(Path(sys.executable).parent / "dvc")]
+    env = dict(os.environ, DVC_NO_ANALYTICS="1")
+    shown = subprocess.run(dvc + ["metrics", "show", "--json"], cwd=project, env=env, capture_output=True,
+                           text=True, timeout=120, check=True)
+    metrics = next(iter(json.loads(shown.stdout).values()))["data"]
+    assert metrics["metrics/publish.json"]["data"]["version"] == "0.1.0"
+    assert metrics["metrics/validation.json"]["data"]["success"] is True
+    subprocess.run(dvc + ["plots", "show", "-o", str(tmp_path / "plots")], cwd=project, env=env,
+                   capture_output=True, text=True, timeout=120, check=True)
+    page = (tmp_path / "plots" / "index.html").read_text(encoding="utf-8")
+    for title in ("Articles per month", "Articles by words per article", "Articles per language"):
+        assert title in page
+    assert '"sort": null' in page and '"words": "100-199"' in page
+
+
 def test_the_sample_corpus_exercises_every_path(dvc_project):
     project, _, _ = dvc_project
     publish = project / "data" / "publish"

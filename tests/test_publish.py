@@ -1,4 +1,5 @@
 import hashlib
+import re
 
 import duckdb
 import pytest
@@ -79,3 +80,83 @@ def test_files_are_split_by_rows_per_file(tmp_path):
     folder, _ = build(tmp_path, "small", "publish.rows_per_file=1")
     assert sorted(p.name for p in (folder / "articles").iterdir()) == [
         "test-00000-of-00001.parquet", "train-00000-of-00002.parquet", "train-00001-of-00002.parquet"]
+
+
+VALIDATION = {"success": True, "suites": {
+    "articles": {"rows": 3, "failed_rows": 0, "expectations": 24, "failed_expectations": 0},
+    "quotes": {"rows": 1, "failed_rows": 0, "expectations": 12, "failed_expectations": 0},
+    "rejects": {"rows": 1, "failed_rows": 0, "expectations": 8, "failed_expectations": 0}}}
+
+
+def ingest_folder(tmp_path, name, sha_of_a1="aa"):
+    """An ingest stage folder: documents with the sha256 of their bytes, and one reject."""
+    import polars as pl
+
+    from pipeline.io import write_parquet
+
+    folder = tmp_path / name
+    documents = pl.DataFrame({"source_path": ["00000000000000a2.txt", "00000000000000a1.txt", "d1.txt",
+                                              "00000000000000a3.txt"],
+                              "source_sha256": ["bb", sha_of_a1, "dd", "cc"]})
+    write_parquet(documents, folder / "documents" / "part-00000.parquet")
+    write_parquet(pl.DataFrame({"source_path": ["x.bin"]}), folder / "rejects" / "part-00000.parquet")
+    return folder
+
+
+def card_of(tmp_path, name, **run_args):
+    from datetime import datetime, timezone
+
+    march, april = (datetime(2024, m, 5, tzinfo=timezone.utc) for m in (3, 4))
+    tables = frames(
+        [article("00000000000000a1", "Alpha " * 120, "train", url="https://www.example.org/a",
+                 domain="example.org", published_at=march),
+         article("00000000000000a2", "Beta body words here.", "test", language="fr",
+                 domain="example.org", published_at=april),
+         article("00000000000000a3", "Gamma words.", "train", published_at=march)],
+        duplicates=[{"article_id": "00000000000000d1", "source_path": "d1.txt", "duplicate_of": "00000000000000a1",
+                     "kind": "near", "similarity": 0.8125, "split": "train"}],
+        rejects=[{"source_path": "x.bin", "stage": "ingest", "reason": "binary", "detail": "NUL bytes"}],
+        removed_lines=[{"article_id": "00000000000000a1", "line_no": n, "text": "Share this", "reason": reason}
+                       for n, reason in ((1, "boilerplate"), (2, "boilerplate"), (3, "caption"))],
+    )
+    stage = write_stage(tables, tmp_path / f"validate-{name}")
+    publish.run(stage, tmp_path / name, load_params(None, ["workers=1"]), None, **run_args)
+    return (tmp_path / name / "README.md").read_text(encoding="utf-8"), tmp_path / name
+
+
+def test_the_card_states_statistics_and_how_it_was_built(tmp_path):
+    import json
+
+    (tmp_path / "validation.json").write_text(json.dumps(VALIDATION))
+    card, folder = card_of(tmp_path, "card", validation_metrics=tmp_path / "validation.json",
+                           ingest_dir=ingest_folder(tmp_path, "ingest"))
+    for row in ("| en | 2 | 66.7 |", "| fr | 1 | 33.3 |",                    # by language
+                "| 2024-03 | 2 |", "| 2024-04 | 1 |",                         # by month
+                "| example.org | 2 | 66.7 |", "| (no URL) | 1 | 33.3 |",      # by domain
+                "| 0-99 | 2 | 66.7 |", "| 100-199 | 1 | 33.3 |", "| 3200+ | 0 | 0.0 |",  # length
+                "| near | 1 | 0.812 |",                                        # duplicates
+                "| ingest | binary | 1 |",                                     # rejects
+                "| boilerplate | 2 |\n| caption | 1 |",                        # removed lines
+                "| articles | 24 | 0 | 3 | 0 |", "| rejects | 8 | 0 | 1 | 0 |",  # GX suites
+                "| validation | `passed` |"):
+        assert row in card, row
+    facts = dict(re.findall(r"^\| (\w+) \| `([^`]*)` \|$", card, re.M))
+    assert facts["code_version"] and re.fullmatch(r"[0-9a-f]{16}", facts["params_sha256"])
+    assert re.fullmatch(r"[0-9a-f]{16} \(paths and bytes of every input\)", facts["input_fingerprint"])
+    assert card.index("## How it was built") < card.index("## Statistics")
+    assert (folder / "plots" / "articles_per_month.csv").read_text() == "month,articles\n2024-03,2\n2024-04,1\n"
+    assert (folder / "plots" / "length_histogram.csv").read_text().startswith("words,articles\n0-99,2\n100-199,1\n")
+
+
+def test_the_input_fingerprint_follows_the_bytes_of_the_inputs(tmp_path):
+    def fingerprint(name, sha_of_a1):
+        card, _ = card_of(tmp_path, name, ingest_dir=ingest_folder(tmp_path, f"ingest-{name}", sha_of_a1))
+        return re.search(r"\| input_fingerprint \| `(\w+)", card).group(1)
+
+    assert fingerprint("one", "aa") == fingerprint("same", "aa") != fingerprint("edited", "ab")
+
+
+def test_without_validation_metrics_the_card_says_so(tmp_path):
+    card, _ = card_of(tmp_path, "bare")
+    assert "Not recorded (publish ran without the validation metrics)." in card
+    assert "(paths of every input)" in card
