@@ -33,7 +33,8 @@ SEED = SHARED / "seeds" / "000_a1afa4b16a1fe23b"
 RESULTS = REPO / "bench" / "results" / "quality.json"
 FOLDS = 3
 # The thresholds cross-validation may choose from; the shipped values are one of these points.
-GRID = {"LENGTH_HIGH": [120, 160, 200], "NEAR_GOOD": [8, 15], "MAX_GAP": [4, 8], "RUN_SHARE": [0.1, 0.3]}
+GRID = {"LENGTH_HIGH": [120, 160, 200], "STOP_LOW": [0.22, 0.26, 0.30], "NEAR_GOOD": [8, 15], "MAX_GAP": [4, 8],
+        "RUN_SHARE": [0.1, 0.3]}
 
 
 def predict_txt(pages: dict[str, str], lexicon) -> dict[str, str]:
