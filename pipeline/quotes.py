@@ -74,6 +74,8 @@ _AUXILIARIES = r"(?:has|had|have|also|then|later|hat|ha|a|já|también|aussi|auc
 # Psychiatry argued"), not the subject of the speech verb that follows.
 _PREPOSITIONS = (r"(?:in|of|at|for|from|with|by|on|to|into|about|under|over|than|de|del|della|di|da|do|"
                  r"dans|du|des|en|von|vom|im|zu|bei|mit|aus|für|para|por|com|per|con|su)")
+_ENDS_IN_PREPOSITIONAL_PHRASE = re.compile(rf"\b{_PREPOSITIONS}\s+(?:[a-z][\w’'-]*\s+){{0,2}}$")
+_MARK = re.compile(f"[{_MARKS}]")
 _WEEKDAYS_AND_MONTHS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
     "august september october november december lunes martes miércoles jueves viernes sábado domingo "
@@ -251,24 +253,23 @@ class Attributor:
         """The attribution of a quotation from its sentence: `before` the opening mark and
         `after` the closing one. A partial quotation belongs to the clause around it, so the text
         before it is tried first; a full one is attributed by what follows it first."""
-        after = after[:300]
-        found_after = self._match(self.after, after)
-        found_before = self._match(self.before, before[-400:])
+        after, before = after[:300], before[-400:]
+        # the second side is searched only when the first finds nothing
         if partial:
-            return found_before or found_after or Attribution()
-        return found_after or found_before or Attribution()
+            return self._match(self.before, before) or self._match(self.after, after) or Attribution()
+        return self._match(self.after, after) or self._match(self.before, before) or Attribution()
 
     def _match(self, patterns, text: str) -> Attribution | None:
         for kind, pattern in patterns:
             if kind.startswith("near"):
                 # the first name with a speech verb in the clause that is not inside a phrase
                 # ("in the journal JAMA Psychiatry argued")
-                clause = re.split(f"[{_MARKS}]", text, maxsplit=1)[0] if kind == "near_after" else text
+                clause = _MARK.split(text, maxsplit=1)[0] if kind == "near_after" else text
                 position = 0
                 while (match := pattern.search(clause, position)) is not None:
                     position = match.end("name")  # candidates may overlap: step over this name only
                     lead = clause[max(0, match.start("name") - 40):match.start("name")]
-                    if re.search(rf"\b{_PREPOSITIONS}\s+(?:[a-z][\w’'-]*\s+){{0,2}}$", lead):
+                    if _ENDS_IN_PREPOSITIONAL_PHRASE.search(lead):
                         continue
                     candidate = self.clean_name(match["name"])
                     if candidate:

@@ -19,7 +19,6 @@ _QUOTE_TRANSLATION = str.maketrans({
 })
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)
-_SPACES = re.compile(r"\s+")
 
 
 _FOLDED = re.compile("[" + "".join(re.escape(chr(c)) for c in _QUOTE_TRANSLATION) + "]")
@@ -42,7 +41,7 @@ def fold_for_compare(text: str) -> str:
 
 def normalise_body(text: str) -> str:
     """The body as the exact-duplicate check sees it: NFKC, folded quotes, case and whitespace."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", fold_quotes(text)).casefold()).strip()
+    return " ".join(unicodedata.normalize("NFKC", fold_quotes(text)).casefold().split())
 
 
 def sha256_hex(data: str | bytes) -> str:
@@ -62,4 +61,4 @@ def words(text: str) -> list[str]:
 
 def word_count(text: str) -> int:
     """The number of word tokens in `text`."""
-    return sum(1 for _ in _WORD.finditer(text))
+    return len(_WORD.findall(text))
