@@ -30,6 +30,7 @@ import xxhash
 from pipeline.cache import ArticleCache, Output, RecordingSet
 from pipeline.config import CleanParams, Params
 from pipeline.executor import map_shards
+from pipeline.fields import MONTHS, US_GENERIC_ZONES, ZONES
 from pipeline.io import shard_part_name, table_parts, write_parquet
 from pipeline.reasons import RejectReason, RemovalReason
 from pipeline.schema import REJECTS, REMOVED_LINES
@@ -198,7 +199,34 @@ def is_byline(line: str) -> bool:
 
 
 def is_timestamp(line: str) -> bool:
-    return bool(_TIMESTAMP.match(line))
+    """"Published …", "3 hours ago", a numeric date, or a line that is only a date and time."""
+    return bool(_TIMESTAMP.match(line)) or is_date_only(line)
+
+
+# Words a line that is only a date and time may hold besides month names, zones and numbers.
+_DATE_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun "
+    "lunes martes miércoles jueves viernes sábado domingo lundi mardi mercredi jeudi vendredi samedi "
+    "dimanche montag dienstag mittwoch donnerstag freitag samstag sonntag segunda terça quarta quinta "
+    "sexta feira lunedì martedì mercoledì giovedì venerdì sabato domenica "
+    "am pm a m p at on of the de del à le um uhr h t z st nd rd th updated published posted".split())
+_DATE_TOKEN = re.compile(r"[^\W\d_]+|\d+")
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def is_date_only(line: str) -> bool:
+    """A line that is only a date, with perhaps a weekday, a time and a zone ("Nov. 19, 2019,
+    8:41 AM UTC", "Monday 18 November 2019", "2019-11-18T20:51:19Z"): the story's timestamp,
+    or a date in a list of other stories."""
+    if len(line) > 60:
+        return False
+    tokens = _DATE_TOKEN.findall(line.casefold())
+    words = [t for t in tokens if not t.isdigit()]
+    if not any(t.isdigit() for t in tokens):
+        return False
+    if not all(w in MONTHS or w in ZONES or w in US_GENERIC_ZONES or w in _DATE_WORDS for w in words):
+        return False
+    return any(w in MONTHS for w in words) or bool(_ISO_DATE.search(line))
 
 
 def is_dateline(line: str) -> bool:
@@ -481,15 +509,30 @@ def cut_before_headline(lines: list[Line]) -> None:
                 line.reason = RemovalReason.LOW_CONTENT
 
 
+# A heading of related links ends the article only when the kept text before it is at least
+# RELATED_SHARE of all kept text and no sentence follows within RESUME_WINDOW lines: boxes of
+# links also sit between paragraphs (swept on the dev pages: 0.5 and 3-12 lines score alike).
+RELATED_SHARE = 0.5
+RESUME_WINDOW = 4
+
+
+def story_resumes(lines: list[Line]) -> bool:
+    """Whether a kept sentence (LENGTH_LOW characters or more, final punctuation) is among `lines`."""
+    return any(line.reason is None and len(line.text) >= LENGTH_LOW and bool(_TERMINAL.search(line.text))
+               for line in lines)
+
+
 def cut_after_article(lines: list[Line], lexicon: Lexicon) -> None:
     """Drop every body line after the first heading that opens what follows the article, once
     END_MIN_CHARS of body text came before it; a heading of related links ends the article only
-    when the body text before it outweighs the body text after it (in place: reason LOW_CONTENT)."""
+    as RELATED_SHARE and RESUME_WINDOW allow (in place: reason LOW_CONTENT)."""
     total = sum(len(line.text) for line in lines if line.reason is None)
     kept = 0
     for at, line in enumerate(lines):
-        if kept >= END_MIN_CHARS and (opens_after_article(line, lexicon)
-                                      or (kept >= total - kept and opens_related_links(line, lexicon))):
+        if kept >= END_MIN_CHARS and (
+                opens_after_article(line, lexicon)
+                or (kept >= RELATED_SHARE * total and opens_related_links(line, lexicon)
+                    and not story_resumes(lines[at + 1:at + 1 + RESUME_WINDOW]))):
             for later in lines[at:]:
                 if later.reason is None:
                     later.reason = RemovalReason.LOW_CONTENT
