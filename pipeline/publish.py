@@ -13,6 +13,7 @@ release intact):
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -311,11 +312,23 @@ def card_text(header: dict, tables: dict[str, pl.DataFrame], layout: dict, param
     return "\n".join(s for s in sections if s)
 
 
+def dated_months(articles: pl.DataFrame) -> pl.DataFrame:
+    """month, articles for every month from the first to the last dated article, 0 for months
+    without articles (a time axis without gaps). Reads `published_at`."""
+    counts = articles_by_month(articles).filter(pl.col("month") != UNKNOWN)
+    if counts.is_empty():
+        return counts
+    first, last = (datetime.date.fromisoformat(f"{counts['month'][i]}-01") for i in (0, -1))
+    months = pl.date_range(first, last, "1mo", eager=True).dt.strftime("%Y-%m").alias("month")
+    return (months.to_frame().join(counts, on="month", how="left")
+            .with_columns(pl.col("articles").fill_null(0)))
+
+
 def plot_tables(articles: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """The data behind each plot, by file stem: articles per month (dated articles only), the
-    length distribution and the language share."""
+    """The data behind each plot, by file stem: articles per month (dated articles, no gaps),
+    the length distribution and the language share."""
     return {
-        "articles_per_month": articles_by_month(articles).filter(pl.col("month") != UNKNOWN),
+        "articles_per_month": dated_months(articles),
         "length_histogram": length_distribution(articles).select("words", "articles"),
         "language_share": articles_by_language(articles),
     }

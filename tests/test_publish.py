@@ -106,12 +106,12 @@ def ingest_folder(tmp_path, name, sha_of_a1="aa"):
 def card_of(tmp_path, name, **run_args):
     from datetime import datetime, timezone
 
-    march, april = (datetime(2024, m, 5, tzinfo=timezone.utc) for m in (3, 4))
+    march, june = (datetime(2024, m, 5, tzinfo=timezone.utc) for m in (3, 6))
     tables = frames(
         [article("00000000000000a1", "Alpha " * 120, "train", url="https://www.example.org/a",
                  domain="example.org", published_at=march),
          article("00000000000000a2", "Beta body words here.", "test", language="fr",
-                 domain="example.org", published_at=april),
+                 domain="example.org", published_at=june),
          article("00000000000000a3", "Gamma words.", "train", published_at=march)],
         duplicates=[{"article_id": "00000000000000d1", "source_path": "d1.txt", "duplicate_of": "00000000000000a1",
                      "kind": "near", "similarity": 0.8125, "split": "train"}],
@@ -131,7 +131,7 @@ def test_the_card_states_statistics_and_how_it_was_built(tmp_path):
     card, folder = card_of(tmp_path, "card", validation_metrics=tmp_path / "validation.json",
                            ingest_dir=ingest_folder(tmp_path, "ingest"))
     for row in ("| en | 2 | 66.7 |", "| fr | 1 | 33.3 |",                    # by language
-                "| 2024-03 | 2 |", "| 2024-04 | 1 |",                         # by month
+                "| 2024-03 | 2 |\n| 2024-06 | 1 |",                          # by month
                 "| example.org | 2 | 66.7 |", "| (no URL) | 1 | 33.3 |",      # by domain
                 "| 0-99 | 2 | 66.7 |", "| 100-199 | 1 | 33.3 |", "| 3200+ | 0 | 0.0 |",  # length
                 "| near | 1 | 0.812 |",                                        # duplicates
@@ -144,7 +144,8 @@ def test_the_card_states_statistics_and_how_it_was_built(tmp_path):
     assert facts["code_version"] and re.fullmatch(r"[0-9a-f]{16}", facts["params_sha256"])
     assert re.fullmatch(r"[0-9a-f]{16} \(paths and bytes of every input\)", facts["input_fingerprint"])
     assert card.index("## How it was built") < card.index("## Statistics")
-    assert (folder / "plots" / "articles_per_month.csv").read_text() == "month,articles\n2024-03,2\n2024-04,1\n"
+    assert (folder / "plots" / "articles_per_month.csv").read_text() == (  # a time axis without gaps
+        "month,articles\n2024-03,2\n2024-04,0\n2024-05,0\n2024-06,1\n")
     assert (folder / "plots" / "length_histogram.csv").read_text().startswith("words,articles\n0-99,2\n100-199,1\n")
 
 
