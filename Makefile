@@ -9,7 +9,7 @@ export GX_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: setup repro test test-scale bench lock clean
+.PHONY: setup repro test test-scale bench bench-setup lock bench-lock clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,16 @@ bench: setup
 
 lock:
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes --no-header requirements.in -o requirements.lock
+
+# datatrove for the side-by-side run of bench/speed.py, in its own environment (optional)
+BENCH_VENV := .venv-bench
+
+bench-setup: setup
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(VENV)/bin/uv pip sync --quiet --python $(BENCH_VENV)/bin/python --compile-bytecode bench/requirements.lock
+
+bench-lock:
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes --no-header bench/requirements.in -o bench/requirements.lock
 
 clean:
 	rm -rf data/interim data/publish metrics reports

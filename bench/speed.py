@@ -5,10 +5,19 @@
     .venv/bin/python bench/speed.py --million         # adds N = 1M (about 4 GB of input)
 
 For each N it generates a corpus with `python -m pipeline sample` (cached under bench/work/),
-runs every stage as its own process exactly as `dvc repro` does, with the core-path settings
-(`--set extract.ner=false` unless --ner), and records wall time, CPU time (the process and its
-workers), peak RSS (summed over the process tree, sampled every 20 ms), articles/s and MB/s.
-Results go to bench/results/speed.json; BENCHMARKS.md quotes them.
+runs every stage as its own process exactly as `dvc repro` does, then the whole pipeline with
+`python -m pipeline run`, with the core-path settings (`extract.ner=false` unless --ner) and the
+per-article cache off (a full build; incremental rebuilds are measured separately). For each it
+records wall time, CPU time (user + system of the process and every worker it waited for), peak
+RSS (summed over the process tree, sampled every 20 ms), articles/s, MB/s of raw input, and the
+1-minute load average just before it started (the machine may be shared: a load above the core
+count means the figures are slower than the machine is).
+
+datatrove side by side (optional): when the benchmark environment exists (`make bench-setup`,
+`.venv-bench/`), the same corpus is exported to JSONL (one file per worker) and
+bench/datatrove_run.py runs datatrove's Gopher and C4 filters, MinHash deduplication and Parquet
+writer on as many tasks as the pipeline has workers; measured the same way. Without it the run
+says so and goes on. Results go to bench/results/speed.json; BENCHMARKS.md quotes them.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -27,36 +37,50 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "bench" / "work"
 RESULTS = REPO / "bench" / "results" / "speed.json"
+BENCH_PYTHON = REPO / ".venv-bench" / "bin" / "python"
 PY = sys.executable
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(command: list[str], env: dict) -> dict:
-    """Run `command`; return wall seconds, CPU seconds and peak RSS (MB) of its process tree."""
+    """Run `command`; return its wall and CPU seconds, the peak RSS (MB) of its process tree,
+    the load average before it started and the last line it printed."""
+    load = os.getloadavg()[0]
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     process = psutil.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak, cpu = 0, {}
+    peak = 0
     while process.poll() is None:
+        rss = 0
         try:
             tree = [process] + process.children(recursive=True)
-            rss = 0
-            for member in tree:
-                try:
-                    info = member.memory_info()
-                    times = member.cpu_times()
-                    rss += info.rss
-                    cpu[member.pid] = times.user + times.system  # last sample of each live process
-                except psutil.Error:
-                    continue
-            peak = max(peak, rss)
         except psutil.Error:
-            pass
+            tree = []
+        for member in tree:
+            try:
+                rss += member.memory_info().rss
+            except psutil.Error:
+                continue
+        peak = max(peak, rss)
         time.sleep(0.02)
-    wall = time.perf_counter() - started
     out, err = process.communicate()
+    wall = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{err.decode()[-2000:]}")
-    return {"wall_s": round(wall, 2), "cpu_s": round(sum(cpu.values()), 2), "peak_rss_mb": round(peak / 2**20, 1),
-            "stdout_tail": out.decode().strip().splitlines()[-1:] if out else []}
+    lines = out.decode().strip().splitlines()
+    return {"wall_s": round(wall, 2), "cpu_s": round(_children_cpu() - cpu_before, 2),
+            "peak_rss_mb": round(peak / 2**20, 1), "load_avg_before": round(load, 2),
+            "last_line": lines[-1] if lines else ""}
+
+
+def with_rates(figures: dict, articles: int, megabytes: float) -> dict:
+    """`figures` plus articles/s and MB/s of raw input."""
+    return figures | {"articles_per_s": round(articles / figures["wall_s"], 1),
+                      "mb_per_s": round(megabytes / figures["wall_s"], 2)}
 
 
 def corpus(n: int) -> tuple[Path, float]:
@@ -86,31 +110,79 @@ def stage_commands(raw: Path, work: Path, sets: list[str]) -> list[tuple[str, li
     ]
 
 
-def bench_size(n: int, sets: list[str], env: dict) -> dict:
+def export_jsonl(raw: Path, folder: Path, files: int) -> Path:
+    """The raw corpus as `files` JSONL files ({"id", "text"} per article, in path order), made once."""
+    if folder.exists():
+        return folder
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    paths = sorted(p for p in raw.rglob("*") if p.is_file())
+    handles = [open(tmp / f"part-{i:02d}.jsonl", "w", encoding="utf-8") for i in range(files)]
+    try:
+        for n, path in enumerate(paths):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            handles[n * files // len(paths)].write(json.dumps({"id": path.stem, "text": text}) + "\n")
+    finally:
+        for handle in handles:
+            handle.close()
+    tmp.rename(folder)
+    return folder
+
+
+def datatrove_side_by_side(raw: Path, n: int, megabytes: float, tasks: int, env: dict) -> dict:
+    """datatrove's filters + MinHash dedup + Parquet writer on the same corpus, or why not."""
+    if not BENCH_PYTHON.exists():
+        return {"skipped": "no benchmark environment: run `make bench-setup` to install datatrove"}
+    check = subprocess.run([str(BENCH_PYTHON), "-c", "import datatrove"], capture_output=True)
+    if check.returncode != 0:
+        return {"skipped": "datatrove is not importable in .venv-bench: run `make bench-setup`"}
+    jsonl = export_jsonl(raw, WORK / f"jsonl-{n}-x{tasks}", tasks)
+    work = WORK / f"datatrove-{n}"
+    shutil.rmtree(work, ignore_errors=True)
+    figures = measure([str(BENCH_PYTHON), str(REPO / "bench" / "datatrove_run.py"), "--input", str(jsonl),
+                       "--work", str(work), "--tasks", str(tasks)], env)
+    shutil.rmtree(work, ignore_errors=True)
+    counts = json.loads(figures.pop("last_line"))
+    return with_rates(figures, n, megabytes) | {"tasks": tasks, "documents": counts}
+
+
+def bench_size(n: int, sets: list[str], env: dict, datatrove: bool, workers: int) -> dict:
+    """Stage-by-stage and end-to-end figures for a corpus of `n` articles."""
     raw, megabytes = corpus(n)
     work = WORK / f"run-{n}"
     shutil.rmtree(work, ignore_errors=True)
     stages = {}
     for name, command in stage_commands(raw, work, sets):
-        stages[name] = measure(command, env)
-        stages[name].pop("stdout_tail")
-        print(f"  N={n:>8} {name:<9} {stages[name]['wall_s']:>7.1f} s  {stages[name]['peak_rss_mb']:>7.0f} MB",
-              flush=True)
-    shutil.rmtree(work / "publish-run", ignore_errors=True)
-    end_to_end = measure([PY, "-m", "pipeline", "run", "--input", str(raw), "--output", str(work / "publish-run"),
-                          *[a for s in sets for a in ("--set", s)]], env)
-    summary = end_to_end.pop("stdout_tail")
+        stages[name] = with_rates(measure(command, env), n, megabytes)
+        stages[name].pop("last_line")
+        print(f"  N={n:>8} {name:<9} {stages[name]['wall_s']:>7.1f} s  {stages[name]['peak_rss_mb']:>7.0f} MB"
+              f"  (load {stages[name]['load_avg_before']})", flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    return {
+    end_to_end = measure([PY, "-m", "pipeline", "run", "--input", str(raw), "--output", str(work / "publish"),
+                          *[a for s in sets for a in ("--set", s)]], env)
+    end_to_end.pop("last_line")
+    shutil.rmtree(work, ignore_errors=True)
+    result = {
         "articles": n,
         "input_mb": round(megabytes, 1),
         "stages": stages,
-        "end_to_end": end_to_end | {
-            "articles_per_s": round(n / end_to_end["wall_s"], 1),
-            "mb_per_s": round(megabytes / end_to_end["wall_s"], 2),
-        },
-        "summary_line": summary,
+        "stages_wall_s": round(sum(s["wall_s"] for s in stages.values()), 2),
+        "end_to_end": with_rates(end_to_end, n, megabytes),
     }
+    print(f"  N={n:>8} end to end {end_to_end['wall_s']:>6.1f} s  {end_to_end['peak_rss_mb']:>7.0f} MB"
+          f"  (load {end_to_end['load_avg_before']})", flush=True)
+    if datatrove:
+        result["datatrove"] = datatrove_side_by_side(raw, n, megabytes, workers, env)
+        if "skipped" in result["datatrove"]:
+            print(f"  datatrove skipped: {result['datatrove']['skipped']}", flush=True)
+        else:
+            ratio = result["end_to_end"]["articles_per_s"] / result["datatrove"]["articles_per_s"]
+            result["datatrove"]["pipeline_speedup"] = round(ratio, 1)
+            print(f"  N={n:>8} datatrove  {result['datatrove']['wall_s']:>6.1f} s  "
+                  f"{result['datatrove']['peak_rss_mb']:>7.0f} MB  (pipeline {ratio:.1f}x its articles/s)",
+                  flush=True)
+    return result
 
 
 def main() -> None:
@@ -118,21 +190,22 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--million", action="store_true", help="also N = 1,000,000")
     parser.add_argument("--ner", action="store_true", help="keep NER on (default: the core path, NER off)")
-    parser.add_argument("--workers", default="auto")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: cores)")
+    parser.add_argument("--datatrove-sizes", type=int, nargs="*", default=[10_000], metavar="N",
+                        help="sizes at which datatrove runs side by side (default: 10000; none: no datatrove)")
     args = parser.parse_args()
     sizes = args.sizes + ([1_000_000] if args.million else [])
-    sets = [f"workers={args.workers}"] + ([] if args.ner else ["extract.ner=false"])
-    env = dict(os.environ, CI="1", DVC_NO_ANALYTICS="1", GX_ANALYTICS_ENABLED="false")
+    sets = [f"workers={args.workers}", "cache.enabled=false"] + ([] if args.ner else ["extract.ner=false"])
+    env = dict(os.environ, CI="1", DVC_NO_ANALYTICS="1", GX_ANALYTICS_ENABLED="false", HF_HUB_OFFLINE="1",
+               HF_DATASETS_OFFLINE="1")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["machine"] = {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30)}
     results["settings"] = sets
     for n in sizes:
-        results.setdefault("runs", {})[str(n)] = bench_size(n, sets, env)
-        e2e = results["runs"][str(n)]["end_to_end"]
-        print(f"N={n}: end to end {e2e['wall_s']} s, {e2e['articles_per_s']} articles/s, "
-              f"peak {e2e['peak_rss_mb']} MB", flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        print(f"N={n} (load average {os.getloadavg()[0]:.2f})", flush=True)
+        results.setdefault("runs", {})[str(n)] = bench_size(n, sets, env, n in args.datatrove_sizes, args.workers)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
