@@ -56,24 +56,40 @@ _TIMESTAMP = re.compile(
     r"\d+\s+(minutes?|hours?|days?)\s+ago)$", re.IGNORECASE)
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}(,\s*[A-Z][\w .'-]{1,40})?\s*(\([A-Za-z .]{2,30}\))?\s*[\u2014\u2013-]+\s*$")
 _CAPTION = re.compile(r"^((photo|image|picture|foto|imagen|credit|crédit|bild)\b.{0,120}|"
-                      r".{0,200}\((photo|image|foto)( by|:)? .{0,80}\))$", re.IGNORECASE)
+                      r".{0,200}\((photo|image|foto)( by|:)? .{0,80}\)|"
+                      r".{0,250}\b(getty images|shutterstock|istock(photo)?|alamy)\b.{0,40})$", re.IGNORECASE)
 _WORD_RE = re.compile(r"\w+")
+
+
+# Calls to subscribe, legal notices and the like are boilerplate wherever they sit in a short line;
+# in a longer one they are more likely the story's own words ("the privacy policy it changed").
+CONTAINED_MAX_CHARS = 200
 
 
 @dataclass(frozen=True)
 class Phrases:
-    """Folded phrases matched as whole lines, or as line openings (`prefixes`)."""
+    """Folded phrases matched as whole lines, as line openings (`prefixes`), or anywhere in a line
+    of at most CONTAINED_MAX_CHARS characters (`contained`, whole words)."""
 
     lines: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
+    contained: tuple[str, ...] = ()
 
     def __post_init__(self):
-        pattern = "|".join(re.escape(p) for p in sorted(self.prefixes, key=len, reverse=True))
-        object.__setattr__(self, "_prefix", re.compile(f"^(?:{pattern})(?!\\w)") if pattern else None)
+        def alternatives(phrases):
+            return "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
 
-    def matches(self, folded: str) -> bool:
-        """Whether a folded line is one of the phrases or opens with one of the prefixes."""
-        return folded in self.lines or bool(self._prefix and self._prefix.match(folded))
+        object.__setattr__(self, "_prefix", re.compile(f"^(?:{alternatives(self.prefixes)})(?!\\w)")
+                           if self.prefixes else None)
+        object.__setattr__(self, "_contained", re.compile(f"(?<!\\w)(?:{alternatives(self.contained)})(?!\\w)")
+                           if self.contained else None)
+
+    def matches(self, folded: str, *, anywhere: bool = True) -> bool:
+        """Whether a folded line is one of the phrases, opens with one of the prefixes, or (with
+        `anywhere`) is a short line holding one of the contained phrases."""
+        return (folded in self.lines or bool(self._prefix and self._prefix.match(folded))
+                or (anywhere and bool(self._contained) and len(folded) <= CONTAINED_MAX_CHARS
+                    and bool(self._contained.search(folded))))
 
 
 @dataclass(frozen=True)
@@ -87,9 +103,9 @@ class Lexicon:
     related_links: Phrases = Phrases()
     stopwords: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def matches(self, folded: str) -> bool:
-        """Whether a folded line is boilerplate."""
-        return self.boilerplate.matches(folded)
+    def matches(self, folded: str, *, anywhere: bool = True) -> bool:
+        """Whether a folded line is boilerplate (see `Phrases.matches`)."""
+        return self.boilerplate.matches(folded, anywhere=anywhere)
 
 
 def _phrases(path: Path) -> list[str]:
@@ -97,16 +113,19 @@ def _phrases(path: Path) -> list[str]:
 
 
 def load_phrases(folder: Path) -> Phrases:
-    """The phrases of every `*.txt` in `folder`: one per line, `# comments`, a trailing `*` marks
-    a phrase that only has to open the line."""
-    lines, prefixes = set(), set()
+    """The phrases of every `*.txt` in `folder`: one per line, `# comments`; a trailing `*` marks
+    a phrase that only has to open the line, `*` at both ends one that may sit anywhere in a
+    short line."""
+    lines, prefixes, contained = set(), set(), set()
     for path in sorted(Path(folder).glob("*.txt")):
         for phrase in _phrases(path):
-            if phrase.endswith("*"):
+            if len(phrase) > 2 and phrase.startswith("*") and phrase.endswith("*"):
+                contained.add(fold_for_compare(phrase[1:-1]))
+            elif phrase.endswith("*"):
                 prefixes.add(fold_for_compare(phrase[:-1]))
             else:
                 lines.add(fold_for_compare(phrase))
-    return Phrases(frozenset(lines), tuple(sorted(p for p in prefixes if p)))
+    return Phrases(frozenset(lines), tuple(sorted(p for p in prefixes if p)), tuple(sorted(p for p in contained if p)))
 
 
 def load_lexicon(lexicon_dir: Path) -> Lexicon:
@@ -187,11 +206,13 @@ def is_separator(line: str) -> bool:
     return bool(_SEPARATOR.match(line))
 
 
-def is_boilerplate(line: str, folded: str, lexicon: Lexicon) -> bool:
+def is_boilerplate(line: str, folded: str, lexicon: Lexicon, *, anywhere: bool = True) -> bool:
+    """A widget framed by rules ("____ Join us on WhatsApp ____") or a boilerplate phrase of the
+    lexicon (contained phrases only with `anywhere`)."""
     framed = _FRAMED.match(line)
     if framed and framed.group(1).strip():
-        return True  # "____ Join us on WhatsApp ____": a widget framed by rules
-    return lexicon.matches(folded)
+        return True
+    return lexicon.matches(folded, anywhere=anywhere)
 
 
 def is_byline(line: str) -> bool:
@@ -425,10 +446,13 @@ class NamedLines:
 
 
 def named_lines(text: str, *, title_hint: str | None, template_keys: frozenset[int], lexicon: Lexicon,
-                params: CleanParams) -> NamedLines:
+                params: CleanParams, whole_page: bool = True) -> NamedLines:
     """Repair `text` and run the rules for named kinds of lines over every non-empty line.
 
-    The first non-empty line (or `title_hint`) is the title. Lines no rule names keep reason None."""
+    The first non-empty line (or `title_hint`) is the title. Lines no rule names keep reason None.
+    With `whole_page=False`, for text an extractor already cut down to the article, repeated
+    paragraphs stay (lists, an interview's recurring question) and boilerplate phrases must match
+    whole lines or line openings."""
     title = " ".join(title_hint.split()) if title_hint else None
     title_key = title_keys(title) if title else None
     out = NamedLines(title=title, lines=[])
@@ -449,7 +473,7 @@ def named_lines(text: str, *, title_hint: str | None, template_keys: frozenset[i
             reason = RemovalReason.REPEATED_TITLE
         elif is_separator(line):
             reason = RemovalReason.SEPARATOR
-        elif is_boilerplate(line, folded, lexicon):
+        elif is_boilerplate(line, folded, lexicon, anywhere=whole_page):
             reason = RemovalReason.BOILERPLATE
         elif template_keys and len(line.split()) <= params.template_max_words \
                 and line_key(line) in template_keys:
@@ -462,7 +486,7 @@ def named_lines(text: str, *, title_hint: str | None, template_keys: frozenset[i
             reason, out.dateline = RemovalReason.DATELINE, out.dateline or line.rstrip(" -\u2014\u2013")
         elif is_caption(line):
             reason = RemovalReason.CAPTION
-        elif folded in seen_paragraphs:
+        elif whole_page and folded in seen_paragraphs:
             reason = RemovalReason.DUPLICATE_PARAGRAPH
         elif folded in field_lines:
             reason = field_lines[folded]  # a byline, dateline or timestamp seen before
@@ -547,18 +571,19 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
     """Classify every line of a plain-text article; return the kept paragraphs and the removed
     lines with their reasons. The first non-empty line (or `title_hint`) is the title.
 
-    With `select_main=False` only the rules for named kinds of lines run (no main-text
-    classifier), as for text an HTML extractor already reduced to the main content."""
-    named = named_lines(text, title_hint=title_hint, template_keys=template_keys, lexicon=lexicon, params=params)
+    Steps: the rules for named kinds of lines (`named_lines`), the lines above the headline's
+    repetition (`cut_before_headline`), the main-text classifier (`main_text`), and what follows
+    the article (`cut_after_article`). With `select_main=False`, for text an HTML extractor already
+    reduced to the main content, the classifier does not run (see also `named_lines`)."""
+    named = named_lines(text, title_hint=title_hint, template_keys=template_keys, lexicon=lexicon, params=params,
+                        whole_page=select_main)
+    cut_before_headline(named.lines)
     if select_main:
-        cut_before_headline(named.lines)
-    candidates = [line for line in named.lines if line.reason is None]
-    keep = main_text([c.text for c in candidates], lexicon) if select_main else [True] * len(candidates)
-    for line, k in zip(candidates, keep):
-        if not k:
-            line.reason = RemovalReason.LOW_CONTENT
-    if select_main:
-        cut_after_article(named.lines, lexicon)
+        candidates = [line for line in named.lines if line.reason is None]
+        for line, keep in zip(candidates, main_text([c.text for c in candidates], lexicon)):
+            if not keep:
+                line.reason = RemovalReason.LOW_CONTENT
+    cut_after_article(named.lines, lexicon)
     return CleanedText(title=named.title, paragraphs=[line.text for line in named.lines if line.reason is None],
                        removed=[(line.line_no, line.text, line.reason) for line in named.lines if line.reason],
                        byline=named.byline, dateline=named.dateline, timestamp_text=named.timestamp_text)
@@ -576,7 +601,7 @@ def clean_html(page: str, *, url: str | None = None, template_keys: frozenset[in
     try:
         with time_limit(params.max_parse_seconds):
             document = trafilatura.bare_extraction(
-                page, url=url, with_metadata=True, include_comments=False, include_tables=False,
+                page, url=url, with_metadata=True, include_comments=False, include_tables=True,
                 favor_precision=params.html_favor == "precision", favor_recall=params.html_favor == "recall")
     except Exception:  # trafilatura/lxml raise many kinds on hostile pages, or ran out of time
         document = None

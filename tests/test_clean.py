@@ -105,14 +105,14 @@ def test_lines_repeated_across_documents_are_templates(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
     for i in range(4):
-        (raw / f"{i}.txt").write_text(f"Story {i}\n\nSubscribe to the Daily Mail Bag\n\n{BODY} Number {i} of four.\n"
+        (raw / f"{i}.txt").write_text(f"Story {i}\n\nThe Daily Mail Bag\n\n{BODY} Number {i} of four.\n"
                                       f"\n{'Another long paragraph of the article body with many words. ' * 3}{i}\n")
     params = load_params(None, ["workers=1", "clean.min_body_words=5"])
     ingest.run(raw, tmp_path / "ingest", params)
     counts = clean.run(tmp_path / "ingest", tmp_path / "clean", params, REPO / "schemas" / "lexicons")
     removed = read_table(tmp_path / "clean", "removed_lines")
     templates = removed.filter(pl.col("reason") == "template")["text"].unique().to_list()
-    assert templates == ["Subscribe to the Daily Mail Bag"]
+    assert templates == ["The Daily Mail Bag"]
     assert counts["removed_lines"]["template"] == 4
 
 
