@@ -55,7 +55,8 @@ DEFAULT_PUBLISH_PATH = "data/publish"
 
 
 class ReleaseConflict(ConfigError):
-    """A version that is already published would get other content."""
+    """A published version would change: the same version with other content, in a folder or on
+    the Hub, or a version older than the newest one published."""
 
 
 class PushFailed(Exception):
@@ -311,10 +312,8 @@ def read_at_rev(repo_dir: Path, rev: str, path: str) -> bytes:
     shown = _git(repo_dir, "show", f"{rev}:{path}")
     if shown.returncode == 0:
         return shown.stdout
-    try:
-        import dvc.api
-    except ImportError:
-        raise ConfigError(f"{path} is not in git at {rev} and DVC is not installed to fetch it") from None
+    import dvc.api  # here, not at the top: only a diff against a DVC-tracked revision needs it
+
     try:
         return dvc.api.read(path, repo=str(repo_dir), rev=rev, mode="rb")
     except Exception as error:  # DVC raises many kinds; all mean "not available here"
