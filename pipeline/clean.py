@@ -50,6 +50,8 @@ _SEPARATOR = re.compile(r"^[\W_]{3,}$")
 _FRAMED = re.compile(r"^[_=\-*~#.\s]{3,}(.*?)[_=\-*~#.\s]{3,}$")
 _DOUBLED_OPENING = re.compile(r"([\u201c\"])[\u201c\u201d\"]+(?=\w)")
 _BYLINE = re.compile(r"^(by|por|par|von|di|de)\s+\S.{0,80}$", re.IGNORECASE)
+# A credit line anywhere on the page: "by Jeff Foust — November 18, 2019", "Written by …", "BY: …".
+_CREDIT = re.compile(r"^((written|posted|reported)\s+by|by)\b:?\s*[A-Z]", re.IGNORECASE)
 _TIMESTAMP = re.compile(
     r"^((published|updated|posted|last updated|publicado|actualizado|publié|mis à jour|veröffentlicht|"
     r"aktualisiert|pubblicato|aggiornato)\b.{0,60}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}.{0,30}|"
@@ -215,8 +217,17 @@ def is_boilerplate(line: str, folded: str, lexicon: Lexicon, *, anywhere: bool =
     return lexicon.matches(folded, anywhere=anywhere)
 
 
-def is_byline(line: str) -> bool:
-    return bool(_BYLINE.match(line)) and len(line.split()) <= 12 and not line.rstrip().endswith(".")
+def is_byline(line: str, *, first: bool = True) -> bool:
+    """"By …" in any of six languages, at most 12 words, no final full stop; where prose was
+    already seen (`first=False`) only an English credit of at most CREDIT_MAX_WORDS words."""
+    if len(line.split()) > 12 or line.rstrip().endswith("."):
+        return False
+    if first:
+        return bool(_BYLINE.match(line))
+    return bool(_CREDIT.match(line)) and len(line.split()) <= CREDIT_MAX_WORDS and not _TERMINAL.search(line)
+
+
+CREDIT_MAX_WORDS = 10
 
 
 def is_timestamp(line: str) -> bool:
@@ -248,6 +259,19 @@ def is_date_only(line: str) -> bool:
     if not all(w in MONTHS or w in ZONES or w in US_GENERIC_ZONES or w in _DATE_WORDS for w in words):
         return False
     return any(w in MONTHS for w in words) or bool(_ISO_DATE.search(line))
+
+
+_MONTH_NAME = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
+# A date and time of day near the start of a line: "Jan Smith August 8, 2018 at 7:21 pm Hi, …",
+# "sammievee says: November 19, 2019 at 7:42 am …", "Dallas' Balara … Nov. 20, 2019 12:00 AM EST".
+_STAMP = re.compile(rf"^[^.!?]{{0,60}}?\b(?:{_MONTH_NAME})\.?\s+\d{{1,2}},?\s+\d{{4}}\s*(?:at|,|-|\|)?\s*"
+                    rf"\d{{1,2}}:\d{{2}}(?:\s*[ap]\.?m\.?)?(?=\s|$)", re.IGNORECASE)
+
+
+def has_stamp(line: str) -> bool:
+    """Whether a date with a time of day stands in the first words of a line (a post's or a
+    teaser's stamp; an article's own sentences do not give the minute)."""
+    return bool(_STAMP.match(line))
 
 
 def is_dateline(line: str) -> bool:
@@ -307,6 +331,20 @@ def looks_like_glued_menu(line: str) -> bool:
     return glued >= GLUED_MIN and glued >= GLUED_SHARE * len(line.split())
 
 
+# A block whose text repeats itself (a teaser's headline as link, image alt text and title) is
+# a widget: on the dev pages no line of an article body repeats a fifth of its 5-token shingles
+# (a tenth already catches two).
+REPEATED_SHINGLE_SHARE = 0.2
+
+
+def repeats_itself(tokens: list[str]) -> bool:
+    """Whether REPEATED_SHINGLE_SHARE or more of a line's 5-token shingles occur twice in it."""
+    if len(tokens) < 10:
+        return False
+    shingles = Counter(tuple(tokens[i:i + 5]) for i in range(len(tokens) - 4))
+    return sum(n for n in shingles.values() if n > 1) >= REPEATED_SHINGLE_SHARE * (len(tokens) - 4)
+
+
 def line_class(line: str, stopwords: frozenset[str] | None) -> str:
     """'good', 'neutral', 'weak', 'short' or 'bad' for one line, from its own features only.
 
@@ -315,7 +353,8 @@ def line_class(line: str, stopwords: frozenset[str] | None) -> str:
     tokens = _WORD_RE.findall(line)
     if tokens and looks_like_code(line):
         return "code"
-    if not tokens or 40 * len(_LINKISH.findall(line)) > len(line) or looks_like_glued_menu(line):
+    if not tokens or 40 * len(_LINKISH.findall(line)) > len(line) or looks_like_glued_menu(line) \
+            or has_stamp(line) or repeats_itself([t.casefold() for t in tokens]):
         return "bad"
     if len(line) < LENGTH_LOW:
         return "short"
@@ -478,7 +517,7 @@ def named_lines(text: str, *, title_hint: str | None, template_keys: frozenset[i
         elif template_keys and len(line.split()) <= params.template_max_words \
                 and line_key(line) in template_keys:
             reason = RemovalReason.TEMPLATE
-        elif not candidates_seen and is_byline(line):
+        elif is_byline(line, first=not candidates_seen):
             reason, out.byline = RemovalReason.BYLINE, out.byline or line
         elif is_timestamp(line):
             reason, out.timestamp_text = RemovalReason.TIMESTAMP, out.timestamp_text or line
