@@ -374,18 +374,21 @@ def settle_by_context(classes: list[str]) -> list[str]:
     a neutral line within NEAR_GOOD lines of a good one is good; a weak line is good when the
     nearest decided line on either side is good (a lead of names and figures next to the story);
     a short line is good between good lines, or between a good line and the edge of the text at
-    most EDGE_REACH lines away (the last line of a bare article); everything else is bad."""
+    most EDGE_REACH lines away (the last line of a bare article), unless it is one of more than
+    SHORT_RUN_MAX short lines in a row (a menu, a list of staff or tags); everything else is bad."""
     good_rows = [i for i, c in enumerate(classes) if c == "good"]
     decided = ["good" if c == "good" or (c == "neutral" and _near(good_rows, i, NEAR_GOOD))
                else c if c in ("short", "weak") else "bad" for i, c in enumerate(classes)]
     out = []
     for i, cls in enumerate(decided):
         if cls in ("short", "weak"):
-            sides = (_neighbour(decided, i, -1), _neighbour(decided, i, 1))
+            (before, first), (after, last) = _neighbour(decided, i, -1), _neighbour(decided, i, 1)
+            sides = (before, after)
             if cls == "weak":
                 cls = "good" if "good" in sides else "bad"
             else:
-                cls = "good" if "good" in sides and all(s in ("good", "edge") for s in sides) else "bad"
+                cls = "good" if "good" in sides and all(s in ("good", "edge") for s in sides) \
+                    and last - first - 1 <= SHORT_RUN_MAX else "bad"
         out.append(cls)
     return out
 
@@ -395,18 +398,20 @@ def _near(rows: list[int], i: int, distance: int) -> bool:
     return position < len(rows) and rows[position] <= i + distance
 
 
-def _neighbour(classes: list[str], i: int, step: int) -> str:
-    """The nearest decided class from line i in direction `step`: 'good', 'bad', or 'edge' when
-    the text ends within EDGE_REACH lines."""
+def _neighbour(classes: list[str], i: int, step: int) -> tuple[str, int]:
+    """The nearest decided class from line i in direction `step` ('good', 'bad', or 'edge' when
+    the text ends within EDGE_REACH lines) and the row where it stands."""
     j = i + step
     while 0 <= j < len(classes) and classes[j] in ("short", "weak"):
         j += step
     if 0 <= j < len(classes):
-        return classes[j]
-    return "edge" if abs(j - i) <= EDGE_REACH else "bad"
+        return classes[j], j
+    return ("edge" if abs(j - i) <= EDGE_REACH else "bad"), j
 
 
 EDGE_REACH = 1
+# Swept on the dev pages (4-15): lists inside articles are shorter, menus and staff lists longer.
+SHORT_RUN_MAX = 10
 NEAR_GOOD = 8
 
 
@@ -585,6 +590,29 @@ def story_resumes(lines: list[Line]) -> bool:
                for line in lines)
 
 
+_META_REASONS = (RemovalReason.BYLINE, RemovalReason.TIMESTAMP, RemovalReason.DATELINE, RemovalReason.CAPTION)
+SUBTITLE_MAX_CHARS = 300
+SUBTITLE_MIN_WORDS = 6  # fewer are a credit ("Tom Davies, Associated Press"), not a standfirst
+
+
+def find_subtitle(lines: list[Line]) -> str | None:
+    """Mark the standfirst (reason SUBTITLE) and return it: the first body line after the
+    headline's repetition, SUBTITLE_MIN_WORDS words to SUBTITLE_MAX_CHARS characters, when a byline, timestamp, dateline or
+    caption separates it from the next body line (headline, standfirst, credits, then the story)."""
+    first = next((at for at, line in enumerate(lines) if line.reason == RemovalReason.REPEATED_TITLE), None)
+    if first is None:
+        return None
+    candidate = next((at for at in range(first + 1, len(lines)) if lines[at].reason is None), None)
+    if candidate is None or len(lines[candidate].text) > SUBTITLE_MAX_CHARS \
+            or len(lines[candidate].text.split()) < SUBTITLE_MIN_WORDS:
+        return None
+    following = next((at for at in range(candidate + 1, len(lines)) if lines[at].reason is None), len(lines))
+    if not any(line.reason in _META_REASONS for line in lines[candidate + 1:following]):
+        return None
+    lines[candidate].reason = RemovalReason.SUBTITLE
+    return lines[candidate].text
+
+
 def cut_after_article(lines: list[Line], lexicon: Lexicon) -> None:
     """Drop every body line after the first heading that opens what follows the article, once
     END_MIN_CHARS of body text came before it; a heading of related links ends the article only
@@ -617,6 +645,7 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
     named = named_lines(text, title_hint=title_hint, template_keys=template_keys, lexicon=lexicon, params=params,
                         whole_page=select_main)
     cut_before_headline(named.lines)
+    subtitle = find_subtitle(named.lines)
     if select_main:
         candidates = [line for line in named.lines if line.reason is None]
         for line, keep in zip(candidates, main_text([c.text for c in candidates], lexicon)):
@@ -625,7 +654,8 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
     cut_after_article(named.lines, lexicon)
     return CleanedText(title=named.title, paragraphs=[line.text for line in named.lines if line.reason is None],
                        removed=[(line.line_no, line.text, line.reason) for line in named.lines if line.reason],
-                       byline=named.byline, dateline=named.dateline, timestamp_text=named.timestamp_text)
+                       subtitle=subtitle, byline=named.byline, dateline=named.dateline,
+                       timestamp_text=named.timestamp_text)
 
 
 def clean_html(page: str, *, url: str | None = None, template_keys: frozenset[int] = frozenset(),
