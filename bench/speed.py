@@ -147,8 +147,9 @@ def datatrove_side_by_side(raw: Path, n: int, megabytes: float, tasks: int, env:
     return with_rates(figures, n, megabytes) | {"tasks": tasks, "documents": counts}
 
 
-def bench_size(n: int, sets: list[str], env: dict, datatrove: bool, workers: int) -> dict:
-    """Stage-by-stage and end-to-end figures for a corpus of `n` articles."""
+def bench_size(n: int, sets: list[str], env: dict, datatrove: bool, workers: int, keep: bool = False) -> dict:
+    """Stage-by-stage and end-to-end figures for a corpus of `n` articles; `keep` leaves the
+    stage-by-stage outputs in bench/work/run-N/."""
     raw, megabytes = corpus(n)
     work = WORK / f"run-{n}"
     shutil.rmtree(work, ignore_errors=True)
@@ -158,11 +159,14 @@ def bench_size(n: int, sets: list[str], env: dict, datatrove: bool, workers: int
         stages[name].pop("last_line")
         print(f"  N={n:>8} {name:<9} {stages[name]['wall_s']:>7.1f} s  {stages[name]['peak_rss_mb']:>7.0f} MB"
               f"  (load {stages[name]['load_avg_before']})", flush=True)
-    shutil.rmtree(work, ignore_errors=True)
-    end_to_end = measure([PY, "-m", "pipeline", "run", "--input", str(raw), "--output", str(work / "publish"),
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    whole = WORK / f"run-{n}-whole"
+    shutil.rmtree(whole, ignore_errors=True)
+    end_to_end = measure([PY, "-m", "pipeline", "run", "--input", str(raw), "--output", str(whole / "publish"),
                           *[a for s in sets for a in ("--set", s)]], env)
     end_to_end.pop("last_line")
-    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(whole, ignore_errors=True)
     result = {
         "articles": n,
         "input_mb": round(megabytes, 1),
@@ -193,17 +197,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: cores)")
     parser.add_argument("--datatrove-sizes", type=int, nargs="*", default=[10_000], metavar="N",
                         help="sizes at which datatrove runs side by side (default: 10000; none: no datatrove)")
+    parser.add_argument("--keep", action="store_true", help="keep the stage outputs in bench/work/run-N/")
     args = parser.parse_args()
     sizes = args.sizes + ([1_000_000] if args.million else [])
     sets = [f"workers={args.workers}", "cache.enabled=false"] + ([] if args.ner else ["extract.ner=false"])
     env = dict(os.environ, CI="1", DVC_NO_ANALYTICS="1", GX_ANALYTICS_ENABLED="false", HF_HUB_OFFLINE="1",
                HF_DATASETS_OFFLINE="1")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # every process would compile the project's modules again
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["machine"] = {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30)}
     results["settings"] = sets
     for n in sizes:
         print(f"N={n} (load average {os.getloadavg()[0]:.2f})", flush=True)
-        results.setdefault("runs", {})[str(n)] = bench_size(n, sets, env, n in args.datatrove_sizes, args.workers)
+        results.setdefault("runs", {})[str(n)] = bench_size(n, sets, env, n in args.datatrove_sizes, args.workers,
+                                                     args.keep)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 

@@ -438,7 +438,10 @@ def _trim(body: str, start: int, end: int) -> tuple[int, int]:
 # --- names ---------------------------------------------------------------------------------
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.replace("’", "'"))
+    text = text.replace("’", "'")
+    if text.isascii():  # nothing to decompose or strip
+        return text.casefold()
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).casefold()
 
 
@@ -562,6 +565,9 @@ def find_quotes(body: str, language: str = "en", names: Sequence = (),
     entities as (text, label) pairs (plain strings are accepted too); `lexicon` the attribution
     lexicon (default: the project's `schemas/lexicons/attribution`).
     """
+    chains = quote_chains(body, language)
+    if not chains:
+        return []
     attributor = (lexicon or default_lexicon()).rules(language)
     known = _article_names(names, body, attributor)
     paragraph_starts = [0] + [m.end() for m in re.finditer(r"\n\n+", body)]
@@ -569,7 +575,6 @@ def find_quotes(body: str, language: str = "en", names: Sequence = (),
     def paragraph_of(offset: int) -> int:
         return bisect.bisect_right(paragraph_starts, offset) - 1
 
-    chains = quote_chains(body, language)
     mentions = _person_mentions(body, known, [(c.opened, c.closed) for c in chains])
     quotes: list[Quote] = []
     previous: tuple[str | None, int] | None = None  # (speaker, paragraph where it closed)
