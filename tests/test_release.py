@@ -90,7 +90,13 @@ def test_a_conflict_is_one_line_with_exit_code_2(two_versions, tmp_path):
     _, out, _, _ = two_versions
     raw = tmp_path / "raw"
     raw.mkdir()
-    (raw / "a.txt").write_text("Title\n\n" + "A sentence of the only article in this corpus. " * 12)
+    (raw / "a.txt").write_text(
+        "Harbour council approves new ferry timetable\n\n"
+        "The harbour council voted on Tuesday to add three early ferry crossings on weekdays, after "
+        "commuters complained for months about crowded boats and missed connections in the city.\n\n"
+        "Councillors said the extra sailings would start in spring and cost less than expected, because "
+        "the operator agreed to share fuel costs with the regional transport authority this year.\n\n"
+        "Passenger groups welcomed the decision but asked for later evening services as well.\n")
     result = subprocess.run([sys.executable, "-m", "pipeline", "run", "--input", str(raw), "--output", str(out),
                              "--version", "1.1.0", "--set", "extract.ner=false"], cwd=REPO,
                             capture_output=True, text=True)
