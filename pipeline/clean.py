@@ -161,10 +161,14 @@ _MOJIBAKE_HINT = re.compile("[\u00c2\u00c3\u00c5\u00e2\u00c4\u00d0\u00d1][\u0080
                             "\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|[\u0080-\u009f]")
 
 
+# An HTML entity (&amp; &#8217; &#x2019;): a bare "&" ("Q&A", "News & Politics") needs no ftfy.
+_HTML_ENTITY = re.compile(r"&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
+
+
 def repair(text: str) -> str:
     """Fix mojibake and HTML entities (ftfy), NFC, normalise line ends and spaces, and
     collapse doubled opening quotes (`“”We` -> `“We`)."""
-    if "&" in text or _MOJIBAKE_HINT.search(text):
+    if _HTML_ENTITY.search(text) or _MOJIBAKE_HINT.search(text):
         text = ftfy.fix_text(text, unescape_html=True, uncurl_quotes=False)
         text = html_lib.unescape(text) if "&" in text else text
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
@@ -268,10 +272,13 @@ _STAMP = re.compile(rf"^[^.!?]{{0,60}}?\b(?:{_MONTH_NAME})\.?\s+\d{{1,2}},?\s+\d
                     rf"\d{{1,2}}:\d{{2}}(?:\s*[ap]\.?m\.?)?(?=\s|$)", re.IGNORECASE)
 
 
+_TIME_OF_DAY = re.compile(r"\d:\d\d")
+
+
 def has_stamp(line: str) -> bool:
     """Whether a date with a time of day stands in the first words of a line (a post's or a
     teaser's stamp; an article's own sentences do not give the minute)."""
-    return bool(_STAMP.match(line))
+    return bool(_TIME_OF_DAY.search(line, 0, 160)) and bool(_STAMP.match(line))
 
 
 def is_dateline(line: str) -> bool:
@@ -327,22 +334,25 @@ def looks_like_glued_menu(line: str) -> bool:
     """Menu items run together without spaces: at least GLUED_MIN places where a lower-case
     letter or a closing bracket meets a capital, and as many as GLUED_SHARE of the words (URLs,
     handles and brand names like "iPhone" stay below that)."""
+    if len(_GLUED_ITEM.findall(line)) < GLUED_MIN:
+        return False
     glued = len(_GLUED_ITEM.findall(_URL_LIKE.sub(" ", line)))
     return glued >= GLUED_MIN and glued >= GLUED_SHARE * len(line.split())
 
 
 # A block whose text repeats itself (a teaser's headline as link, image alt text and title) is
-# a widget: on the dev pages no line of an article body repeats a fifth of its 5-token shingles
-# (a tenth already catches two).
-REPEATED_SHINGLE_SHARE = 0.2
+# a widget: on the dev pages no line of an article body has a tenth of its 5-token shingles
+# occur again (a twentieth already catches two).
+REPEATED_SHINGLE_SHARE = 0.1
 
 
 def repeats_itself(tokens: list[str]) -> bool:
-    """Whether REPEATED_SHINGLE_SHARE or more of a line's 5-token shingles occur twice in it."""
+    """Whether REPEATED_SHINGLE_SHARE or more of a line's 5-token shingles are repeats of an
+    earlier one in the same line."""
     if len(tokens) < 10:
         return False
-    shingles = Counter(tuple(tokens[i:i + 5]) for i in range(len(tokens) - 4))
-    return sum(n for n in shingles.values() if n > 1) >= REPEATED_SHINGLE_SHARE * (len(tokens) - 4)
+    shingles = list(zip(tokens, tokens[1:], tokens[2:], tokens[3:], tokens[4:]))
+    return len(shingles) - len(set(shingles)) >= REPEATED_SHINGLE_SHARE * len(shingles)
 
 
 def line_class(line: str, stopwords: frozenset[str] | None) -> str:
