@@ -275,6 +275,19 @@ _STAMP = re.compile(rf"^[^.!?]{{0,60}}?\b(?:{_MONTH_NAME})\.?\s+\d{{1,2}},?\s+\d
 _TIME_OF_DAY = re.compile(r"\d:\d\d")
 
 
+_FULL_DATE = re.compile(rf"\b(?:{_MONTH_NAME})\.?\s+\d{{1,2}},?\s+\d{{4}}\b|"
+                        rf"\b\d{{1,2}}\.?\s+(?:de\s+)?(?:{_MONTH_NAME})\.?,?\s+(?:de\s+)?\d{{4}}\b", re.IGNORECASE)
+# Teasers run together, each with its date; on the dev pages no article line holds three dates.
+DATED_ITEMS_MIN = 4
+_YEAR = re.compile(r"\b\d{4}\b")
+
+
+def lists_dated_items(line: str) -> bool:
+    """Whether a line holds DATED_ITEMS_MIN or more full dates ("November 20, 2019", "20 de
+    noviembre de 2019"): a list of stories run together."""
+    return len(_YEAR.findall(line)) >= DATED_ITEMS_MIN and len(_FULL_DATE.findall(line)) >= DATED_ITEMS_MIN
+
+
 def has_stamp(line: str) -> bool:
     """Whether a date with a time of day stands in the first words of a line (a post's or a
     teaser's stamp; an article's own sentences do not give the minute)."""
@@ -318,9 +331,21 @@ def document_stopwords(lines: list[str], lexicon: Lexicon) -> frozenset[str] | N
     return lexicon.stopwords[best] if covered[best] >= MIN_STOP_COVERAGE * total else None
 
 
+# Script and JSON that survive a page dump as text: function literals, declarations, arrows,
+# escaped markup, quoted keys, the browser's objects.
+_CODE_TOKEN = re.compile(r"\bfunction\s*\(|\b(?:var|let|const)\s+\w+\s*=|=>|\\u00[0-9a-fA-F]{2}|\"\w+\"\s*:|"
+                         r"\b(?:document|window)\.\w")
+CODE_TOKEN_MIN = 3
+CODE_TOKEN_SPACING = 500  # at most this many characters per code token: prose quoting a snippet has fewer
+
+
 def looks_like_code(line: str) -> bool:
-    """Script or style text: braces, semicolons and operators are more than 2% of the line."""
-    return len(_CODE_CHARS.findall(line)) > 0.02 * len(line) + 1
+    """Script or style text: braces, semicolons and operators are more than 2% of the line, or
+    CODE_TOKEN_MIN or more code tokens, one per CODE_TOKEN_SPACING characters or closer."""
+    if len(_CODE_CHARS.findall(line)) > 0.02 * len(line) + 1:
+        return True
+    tokens = len(_CODE_TOKEN.findall(line))
+    return tokens >= CODE_TOKEN_MIN and tokens * CODE_TOKEN_SPACING >= len(line)
 
 
 # A menu whose items a page dump glued together: "SportsLionsTigersRed Wings", "(65)Surface".
@@ -364,7 +389,7 @@ def line_class(line: str, stopwords: frozenset[str] | None) -> str:
     if tokens and looks_like_code(line):
         return "code"
     if not tokens or 40 * len(_LINKISH.findall(line)) > len(line) or looks_like_glued_menu(line) \
-            or has_stamp(line) or repeats_itself([t.casefold() for t in tokens]):
+            or has_stamp(line) or lists_dated_items(line) or repeats_itself([t.casefold() for t in tokens]):
         return "bad"
     if len(line) < LENGTH_LOW:
         return "short"
