@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -124,14 +125,21 @@ def noop_dvc_repro(repeat: int, env: dict) -> dict:
     dvc = [str(Path(PY).with_name("dvc")), "repro"]
     env = dict(env, PATH=f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}")
     subprocess.run(dvc, cwd=REPO, env=env, check=True, capture_output=True)
-    runs, outputs = [], set()
+    runs, cpu, outputs = [], [], set()
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, used = time.perf_counter(), _children_cpu()
         done = subprocess.run(dvc, cwd=REPO, env=env, check=True, capture_output=True, text=True)
         runs.append(round(time.perf_counter() - started, 2))
+        cpu.append(round(_children_cpu() - used, 2))
         outputs.add(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "")
-    print(f"  no-op dvc repro: {runs} ({', '.join(sorted(outputs))})", flush=True)
-    return {"median_s": statistics.median(runs), "runs_s": runs, "dvc_says": sorted(outputs)}
+    print(f"  no-op dvc repro: wall {runs}, CPU {cpu} ({', '.join(sorted(outputs))})", flush=True)
+    return {"median_s": statistics.median(runs), "runs_s": runs, "median_cpu_s": statistics.median(cpu),
+            "cpu_s": cpu, "load_average_1min": round(os.getloadavg()[0], 1), "dvc_says": sorted(outputs)}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:

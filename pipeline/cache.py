@@ -27,14 +27,13 @@ Layout under `paths.cache` (git-ignored and outside DVC's outs; DVC still sees w
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import json
+import re
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import polars as pl
@@ -85,9 +84,32 @@ class RecordingSet:
 
 
 def row_keys(documents: pl.DataFrame) -> list[bytes]:
-    """The cache key of every row: xxh3-128 of the row as canonical JSON (all columns)."""
-    return [xxhash.xxh3_128_digest(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode())
-            for row in documents.iter_rows(named=True)]
+    """The cache key of every row: xxh3-128 of an unambiguous text form of all its columns."""
+    if not documents.width:
+        return [xxhash.xxh3_128_digest(b"")] * documents.height
+    rows = documents.select(pl.concat_str([_encoded(name, documents.schema[name])
+                                           for name in sorted(documents.columns)]))
+    return [xxhash.xxh3_128_digest(row.encode()) for row in rows.to_series()]
+
+
+def _encoded(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A column as text that keeps every cell apart: its name, then per cell a kind letter, the
+    length and the content (strings), or the items so encoded (lists of strings)."""
+    column = pl.col(name)
+    if dtype == pl.List(pl.String):
+        items = column.list.eval(_text(pl.element())).list.join("")
+        text = pl.concat_str([pl.lit("l"), column.list.len().cast(pl.String), pl.lit(":"), items]).fill_null("N")
+    else:
+        text = _text(column if dtype == pl.String else column.cast(pl.String))
+    return pl.concat_str([pl.lit(f"\0{name}="), text])
+
+
+def _text(value: pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit("s"), value.str.len_bytes().cast(pl.String), pl.lit(":"), value]).fill_null("n")
+
+
+_PIPELINE_IMPORT = re.compile(r"^\s*(?:from\s+pipeline\.(\w+)\s+import|from\s+pipeline\s+import\s+([^\n#]+)|"
+                              r"import\s+pipeline\.(\w+))", re.MULTILINE)
 
 
 def module_files(module: str) -> list[Path]:
@@ -100,14 +122,12 @@ def module_files(module: str) -> list[Path]:
         if name in seen or not (PACKAGE_DIR / f"{name}.py").is_file():
             continue
         seen.add(name)
-        tree = ast.parse((PACKAGE_DIR / f"{name}.py").read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "pipeline":
-                todo += [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipeline."):
-                todo.append(node.module.split(".", 1)[1])
-            elif isinstance(node, ast.Import):
-                todo += [a.name.split(".", 1)[1] for a in node.names if a.name.startswith("pipeline.")]
+        source = (PACKAGE_DIR / f"{name}.py").read_text(encoding="utf-8")
+        for dotted, names, plain in _PIPELINE_IMPORT.findall(source):
+            if dotted or plain:
+                todo.append(dotted or plain)
+            else:  # from pipeline import a as b, c
+                todo += [part.split()[0] for part in names.strip("() ").split(",") if part.strip()]
     return sorted(PACKAGE_DIR / f"{name}.py" for name in seen)
 
 
@@ -115,6 +135,12 @@ def _hash_files(digest, files: Iterable[Path], root: Path) -> None:
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
+
+
+def installed_packages() -> list[str]:
+    """Name and version of every installed distribution (its `<name>-<version>.dist-info` folder
+    on sys.path; reading each METADATA file would take seconds), sorted."""
+    return sorted({p.name for entry in sys.path if Path(entry).is_dir() for p in Path(entry).glob("*.dist-info")})
 
 
 def code_version(module: str, data_dirs: Iterable[Path] = ()) -> str:
@@ -125,8 +151,7 @@ def code_version(module: str, data_dirs: Iterable[Path] = ()) -> str:
     for folder in data_dirs:
         folder = Path(folder)
         _hash_files(digest, sorted(p for p in folder.rglob("*") if p.is_file()), folder)
-    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
-    digest.update("\n".join(packages).encode())
+    digest.update("\n".join(installed_packages()).encode())
     return digest.hexdigest()[:16]
 
 
