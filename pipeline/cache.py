@@ -268,6 +268,8 @@ class ArticleCache:
 
     def prune(self, keep: int) -> None:
         """Delete all but the `keep` most recently used versions of this stage."""
+        if not self.directory.parent.is_dir():  # nothing cached yet (no documents)
+            return
         versions = [d for d in self.directory.parent.iterdir() if d.is_dir() and d != self.directory]
         used = sorted(versions, key=lambda d: (d / INDEX).stat().st_mtime if (d / INDEX).exists() else 0,
                       reverse=True)

@@ -125,6 +125,12 @@ def test_a_changed_param_or_lexicon_recomputes_the_stage_it_belongs_to(tmp_path,
     assert len(list((tmp_path / "cache" / "clean").iterdir())) == 2  # cache.keep versions per stage
 
 
+def test_a_corpus_without_documents_runs_and_caches_nothing(tmp_path):
+    raw = write_corpus(tmp_path / "raw", {"notes.md": "Not an article: an unsupported format."})
+    assert misses(build(raw, tmp_path / "work", tmp_path / "cache")) == (0, 0)
+    assert not (tmp_path / "cache").exists()
+
+
 def test_the_code_version_covers_the_stage_module_and_what_it_imports():
     names = {p.name for p in module_files("extract")}
     assert {"extract.py", "fields.py", "quotes.py", "entities.py", "text.py", "schema.py"} <= names
