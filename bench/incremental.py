@@ -27,12 +27,10 @@ import hashlib
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from speed import PY, REPO, WORK, measure, stage_commands
@@ -56,7 +54,7 @@ def build(raw: Path, work: Path, sets: list[str], env: dict) -> dict:
     stages = {}
     for name, command in stage_commands(raw, work, sets):
         result = measure(command, env)
-        counts = CACHE_COUNTS.search(" ".join(result.pop("stdout_tail")))
+        counts = CACHE_COUNTS.search(result.pop("last_line"))
         if counts:
             result |= {"cache_hits": int(counts.group(1)), "cache_misses": int(counts.group(2))}
         stages[name] = result
@@ -121,25 +119,17 @@ def rebuild(n: int, added: int, ner: bool, verify: bool, env: dict) -> dict:
 
 
 def noop_dvc_repro(repeat: int, env: dict) -> dict:
-    """Seconds of `dvc repro` in this project when nothing changed (median and all runs)."""
+    """Wall and CPU seconds of `dvc repro` in this project when nothing changed (medians, all runs)."""
     dvc = [str(Path(PY).with_name("dvc")), "repro"]
     env = dict(env, PATH=f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}")
     subprocess.run(dvc, cwd=REPO, env=env, check=True, capture_output=True)
-    runs, cpu, outputs = [], [], set()
-    for _ in range(repeat):
-        started, used = time.perf_counter(), _children_cpu()
-        done = subprocess.run(dvc, cwd=REPO, env=env, check=True, capture_output=True, text=True)
-        runs.append(round(time.perf_counter() - started, 2))
-        cpu.append(round(_children_cpu() - used, 2))
-        outputs.add(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "")
-    print(f"  no-op dvc repro: wall {runs}, CPU {cpu} ({', '.join(sorted(outputs))})", flush=True)
-    return {"median_s": statistics.median(runs), "runs_s": runs, "median_cpu_s": statistics.median(cpu),
-            "cpu_s": cpu, "load_average_1min": round(os.getloadavg()[0], 1), "dvc_says": sorted(outputs)}
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    runs = [measure(dvc, env) for _ in range(repeat)]
+    result = {"median_wall_s": statistics.median(r["wall_s"] for r in runs),
+              "median_cpu_s": statistics.median(r["cpu_s"] for r in runs),
+              "runs": runs, "dvc_says": sorted({r["last_line"] for r in runs})}
+    print(f"  no-op dvc repro: wall {[r['wall_s'] for r in runs]}, CPU {[r['cpu_s'] for r in runs]}, "
+          f"load {[r['load_avg_before'] for r in runs]}", flush=True)
+    return result
 
 
 def main() -> None:
