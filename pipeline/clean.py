@@ -46,7 +46,7 @@ DOCUMENT_SCHEMA = {
     "subtitle": pl.String, "byline": pl.String, "dateline": pl.String, "timestamp_text": pl.String,
     "paragraphs": pl.List(pl.String),
 }
-_SEPARATOR = re.compile(r"^[\W_]{3,}$")
+_SEPARATOR = re.compile(r"^[\W_]+$")
 _FRAMED = re.compile(r"^[_=\-*~#.\s]{3,}(.*?)[_=\-*~#.\s]{3,}$")
 _DOUBLED_OPENING = re.compile(r"([\u201c\"])[\u201c\u201d\"]+(?=\w)")
 _BYLINE = re.compile(r"^(by|por|par|von|di|de)\s+\S.{0,80}$", re.IGNORECASE)
@@ -247,7 +247,7 @@ _DATE_WORDS = frozenset(
     "sexta feira lunedì martedì mercoledì giovedì venerdì sabato domenica "
     "am pm a m p at on of the de del à le um uhr h t z st nd rd th updated published posted".split())
 _DATE_TOKEN = re.compile(r"[^\W\d_]+|\d+")
-_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?!\d)")
 
 
 def is_date_only(line: str) -> bool:
@@ -351,17 +351,18 @@ def looks_like_code(line: str) -> bool:
 # A menu whose items a page dump glued together: "SportsLionsTigersRed Wings", "(65)Surface".
 _GLUED_ITEM = re.compile(r"[a-z\)][A-Z]")
 _URL_LIKE = re.compile(r"\S*(?:https?:|www\.|\.com\b|@)\S*")
-GLUED_MIN = 3
-GLUED_SHARE = 0.15
+GLUED_MIN = 2
+GLUED_SHARE = 0.1
 
 
 def looks_like_glued_menu(line: str) -> bool:
-    """Menu items run together without spaces: at least GLUED_MIN places where a lower-case
-    letter or a closing bracket meets a capital, and as many as GLUED_SHARE of the words (URLs,
-    handles and brand names like "iPhone" stay below that)."""
+    """Menu items run together without spaces: places where a lower-case letter or a closing
+    bracket meets a capital, beyond the first in each word (brand names like "WeWork", "iPhone",
+    "McDonald" have one), at least GLUED_MIN of them and GLUED_SHARE of the words; URLs and
+    handles do not count."""
     if len(_GLUED_ITEM.findall(line)) < GLUED_MIN:
         return False
-    glued = len(_GLUED_ITEM.findall(_URL_LIKE.sub(" ", line)))
+    glued = sum(max(0, len(_GLUED_ITEM.findall(word)) - 1) for word in _URL_LIKE.sub(" ", line).split())
     return glued >= GLUED_MIN and glued >= GLUED_SHARE * len(line.split())
 
 
@@ -408,8 +409,8 @@ def settle_by_context(classes: list[str]) -> list[str]:
     """Resolve undecided lines from their decided neighbourhood (after jusText's context pass):
     a neutral line within NEAR_GOOD lines of a good one is good; a weak line is good when the
     nearest decided line on either side is good (a lead of names and figures next to the story);
-    a short line is good between good lines, or between a good line and the edge of the text at
-    most EDGE_REACH lines away (the last line of a bare article), unless it is one of more than
+    a short line is good between good lines, or between a good line and the edge of the text when
+    it is one of at most EDGE_REACH short lines there (the last line of a bare article), unless it is one of more than
     SHORT_RUN_MAX short lines in a row (a menu, a list of staff or tags); everything else is bad."""
     good_rows = [i for i, c in enumerate(classes) if c == "good"]
     decided = ["good" if c == "good" or (c == "neutral" and _near(good_rows, i, NEAR_GOOD))
@@ -419,11 +420,12 @@ def settle_by_context(classes: list[str]) -> list[str]:
         if cls in ("short", "weak"):
             (before, first), (after, last) = _neighbour(decided, i, -1), _neighbour(decided, i, 1)
             sides = (before, after)
+            run = last - first - 1  # the short and weak lines in a row around this one
             if cls == "weak":
                 cls = "good" if "good" in sides else "bad"
             else:
                 cls = "good" if "good" in sides and all(s in ("good", "edge") for s in sides) \
-                    and last - first - 1 <= SHORT_RUN_MAX else "bad"
+                    and run <= SHORT_RUN_MAX and ("edge" not in sides or run <= EDGE_REACH) else "bad"
         out.append(cls)
     return out
 
@@ -434,14 +436,12 @@ def _near(rows: list[int], i: int, distance: int) -> bool:
 
 
 def _neighbour(classes: list[str], i: int, step: int) -> tuple[str, int]:
-    """The nearest decided class from line i in direction `step` ('good', 'bad', or 'edge' when
-    the text ends within EDGE_REACH lines) and the row where it stands."""
+    """The nearest decided class from line i in direction `step` ('good', 'bad', or 'edge' where
+    the text ends) and the row where it stands."""
     j = i + step
     while 0 <= j < len(classes) and classes[j] in ("short", "weak"):
         j += step
-    if 0 <= j < len(classes):
-        return classes[j], j
-    return ("edge" if abs(j - i) <= EDGE_REACH else "bad"), j
+    return (classes[j] if 0 <= j < len(classes) else "edge"), j
 
 
 EDGE_REACH = 1
@@ -651,20 +651,35 @@ def find_subtitle(lines: list[Line]) -> str | None:
 def cut_after_article(lines: list[Line], lexicon: Lexicon) -> None:
     """Drop every body line after the first heading that opens what follows the article, once
     END_MIN_CHARS of body text came before it; a heading of related links ends the article only
-    as RELATED_SHARE and RESUME_WINDOW allow (in place: reason LOW_CONTENT)."""
+    as RELATED_SHARE and RESUME_WINDOW allow (in place: reason LOW_CONTENT). Where the story goes
+    on after a box of related links, the box's links (the short lines under its heading) go
+    (reason NAVIGATION)."""
     total = sum(len(line.text) for line in lines if line.reason is None)
     kept = 0
     for at, line in enumerate(lines):
+        related = opens_related_links(line, lexicon)
         if kept >= END_MIN_CHARS and (
                 opens_after_article(line, lexicon)
-                or (kept >= RELATED_SHARE * total and opens_related_links(line, lexicon)
+                or (related and kept >= RELATED_SHARE * total
                     and not story_resumes(lines[at + 1:at + 1 + RESUME_WINDOW]))):
             for later in lines[at:]:
                 if later.reason is None:
                     later.reason = RemovalReason.LOW_CONTENT
             return
+        if related:
+            drop_link_box(lines[at + 1:at + 1 + RESUME_WINDOW])
         if line.reason is None:
             kept += len(line.text)
+
+
+def drop_link_box(lines: list[Line]) -> None:
+    """Mark the links under a related-links heading (reason NAVIGATION): the kept lines up to the
+    first sentence (LENGTH_LOW characters or final punctuation)."""
+    for line in lines:
+        if line.reason is None:
+            if len(line.text) >= LENGTH_LOW or _TERMINAL.search(line.text):
+                return
+            line.reason = RemovalReason.NAVIGATION
 
 
 def clean_text(text: str, *, title_hint: str | None = None, template_keys: frozenset[int] = frozenset(),
@@ -693,6 +708,11 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
                        timestamp_text=named.timestamp_text)
 
 
+# Tables are part of many articles (results, schedules, specifications): with them trafilatura
+# scores 0.965 on aeb-dev/html, without 0.962 (bench/quality.py cross-validates the choice).
+HTML_TABLES = True
+
+
 def clean_html(page: str, *, url: str | None = None, template_keys: frozenset[int] = frozenset(),
                lexicon: Lexicon = Lexicon(), params: CleanParams = CleanParams()) -> CleanedText:
     """Main text of an HTML page with trafilatura, then the plain-text line pass over it.
@@ -705,7 +725,7 @@ def clean_html(page: str, *, url: str | None = None, template_keys: frozenset[in
     try:
         with time_limit(params.max_parse_seconds):
             document = trafilatura.bare_extraction(
-                page, url=url, with_metadata=True, include_comments=False, include_tables=True,
+                page, url=url, with_metadata=True, include_comments=False, include_tables=HTML_TABLES,
                 favor_precision=params.html_favor == "precision", favor_recall=params.html_favor == "recall")
     except Exception:  # trafilatura/lxml raise many kinds on hostile pages, or ran out of time
         document = None

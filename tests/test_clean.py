@@ -162,3 +162,168 @@ def test_quality_floors_on_the_dev_benchmark():
                                       .decode("utf-8", "replace"), lexicon=LEXICON).paragraphs) for pid in truths}
     assert body_scores(txt, truths)["f1"] >= 0.81
     assert body_scores(html, truths)["f1"] >= 0.955
+
+
+FIXTURES = REPO / "tests" / "fixtures" / "clean"
+PROSE = [f"Paragraph {i} of the story says the council met on Tuesday and that the members voted for the "
+         f"new bridge, which the engineers had planned for years." for i in range(6)]
+
+
+def page(*lines: str) -> str:
+    return "\n\n".join(("Bridge vote",) + lines)
+
+
+def test_a_page_dump_comes_out_as_its_golden_file():
+    """Menus, the headline's repetition, standfirst, credits, script, a box of related links, the
+    comments and the footer of one dumped page (written for these rules)."""
+    expected = json.loads((FIXTURES / "page_dump.expected.json").read_text(encoding="utf-8"))
+    cleaned = clean_text((FIXTURES / "page_dump.txt").read_text(encoding="utf-8"), lexicon=LEXICON)
+    assert cleaned.paragraphs == expected["paragraphs"]
+    assert (cleaned.title, cleaned.subtitle, cleaned.byline, cleaned.timestamp_text) == (
+        expected["title"], expected["subtitle"], expected["byline"], expected["timestamp_text"])
+    assert {line: str(reason) for _, line, reason in cleaned.removed} == expected["removed"]
+
+
+@pytest.mark.parametrize("heading", ["Comments", "12 Comments", "Leave a Reply", "Share this:", "Kommentare",
+                                     "Deja un comentario", "About the author"])
+def test_what_follows_the_article_is_cut_at_its_heading(heading):
+    comment = "I read this story twice and I think the council is right to build the bridge at last, so well done."
+    text = page(*PROSE[:4], heading, comment, PROSE[4])
+    assert kept(text) == PROSE[:4]
+
+
+def test_an_end_heading_before_enough_story_cuts_nothing():
+    assert kept(page("Comments", *PROSE[:3])) == PROSE[:3]
+
+
+def test_a_box_of_related_links_inside_the_story_loses_only_its_links():
+    text = page(*PROSE[:4], "Related stories", "Council delays vote on fees", "Mayor names new chief", *PROSE[4:])
+    assert kept(text) == PROSE
+    assert reasons(text)["Council delays vote on fees"] == "navigation"
+
+
+def test_a_box_of_related_links_after_the_story_ends_it():
+    teaser = "Police search for the missing hiker who was last seen near the old mill on Sunday evening."
+    text = page(*PROSE[:5], "Related stories", "Council delays vote on fees", "Mayor names new chief", "More",
+                "Sport", "Weather", "Video", teaser)
+    assert kept(text) == PROSE[:5]
+
+
+def test_lines_above_the_headlines_repetition_go_when_the_story_is_below_it():
+    teaser = "Breaking: the storm that hit the coast on Sunday left thousands of homes without power, officials said."
+    text = page(teaser, "Bridge vote", *PROSE)
+    assert kept(text) == PROSE
+    assert reasons(text)[teaser] == "low_content"
+
+
+def test_the_standfirst_between_headline_and_credits_is_the_subtitle():
+    standfirst = "The vote ends a decade of debate over the crossing in the north of the city."
+    cleaned = clean_text(page("Bridge vote", standfirst, "By Ana Ruiz", *PROSE), lexicon=LEXICON)
+    assert cleaned.subtitle == standfirst and cleaned.paragraphs == PROSE
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("November 19, 2019, 8:41 AM EST", True), ("Monday 18 November 2019", True), ("2019-11-18T20:51:19Z", True),
+    ("19 de noviembre de 2019 10:30", True), ("13", False), ("November rain", False),
+    ("The vote took place on November 19, 2019 in the town hall.", False),
+])
+def test_lines_that_are_only_a_date_are_timestamps(line, expected):
+    assert clean.is_date_only(line) is expected
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("by Jeff Foust — November 18, 2019", True), ("Written by Rachael Link, MS, RD", True),
+    ("By the end of the year the bridge will be open.", False), ("Bypass closed", False),
+])
+def test_credits_are_bylines_anywhere(line, expected):
+    assert clean.is_byline(line, first=False) is expected
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("Sign up for our newsletter and never miss a story", "boilerplate"),
+    ("Read our privacy policy", "boilerplate"),
+])
+def test_boilerplate_phrases_anywhere_in_a_short_line(line, expected):
+    assert reasons(page(*PROSE[:3], line, *PROSE[3:]))[line] == expected
+
+
+def test_boilerplate_phrases_inside_long_lines_or_extracted_text_stay():
+    long_line = ("The company said it would change its privacy policy next year after regulators in three "
+                 "countries asked how it used the data of its customers, and that all of its users would be "
+                 "told about the change by email before it takes effect.")
+    assert len(long_line) > clean.CONTAINED_MAX_CHARS
+    assert long_line in kept(page(*PROSE[:3], long_line, *PROSE[3:]))
+    short = "Read our privacy policy"
+    assert short in clean_text(page(*PROSE[:2], short), lexicon=LEXICON, select_main=False).paragraphs
+
+
+def test_extracted_text_keeps_repeated_paragraphs():
+    question = "What inspired you to start cooking?"
+    text = page(question, PROSE[0], question, PROSE[1])
+    assert clean_text(text, lexicon=LEXICON, select_main=False).paragraphs == [question, PROSE[0], question, PROSE[1]]
+    assert kept(text).count(question) <= 1
+
+
+@pytest.mark.parametrize("line", [
+    "SportsLionsTigersPistonsRed WingsMichigan State Best OfTravel",
+    "GamesPlayStationXboxNintendoPCMobileUpcoming",
+])
+def test_glued_menus_are_bad(line):
+    assert clean.looks_like_glued_menu(line)
+    assert not clean.looks_like_glued_menu("SoftBank told WeWork that the iPhone maker and McDonald's would join.")
+
+
+def test_lines_that_repeat_themselves_are_widgets():
+    teaser = "Disney+ will offer original aspect ratios in early 2020 for The Simpsons"
+    assert clean.line_class(f"Company Town {teaser} Company Town {teaser}", LEXICON.stopwords["en"]) == "bad"
+    assert not clean.repeats_itself(words(PROSE[0]))
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("sammievee says: November 19, 2019 at 7:42 am If you needed to win, run the ball.", True),
+    ("Jan Smith August 8, 2018 at 7:21 pm Hi, Pamela, thank you for this.", True),
+    ("The meeting on November 19, 2019 lasted until 9:30 pm, when the members finally voted.", False),
+])
+def test_lines_stamped_with_a_time_of_day_near_their_start(line, expected):
+    assert clean.has_stamp(line) is expected
+
+
+def test_lines_with_many_dates_are_teaser_lists():
+    teasers = " ".join(f"Story number {i} about the town Nov {10 + i}, 2019" for i in range(4))
+    assert clean.lists_dated_items(teasers)
+    assert not clean.lists_dated_items("Between March 1, 2019 and May 2, 2019 the river rose twice.")
+
+
+@pytest.mark.parametrize("line, expected", [
+    ('jQuery(document).ready(function () { init({"list": "6da2", "action": "https://example.org"}); });', True),
+    ('var slot = "top"; window.ads.push(slot);', True),
+    ("She said the function of the bridge is to let people cross, and that was all.", False),
+])
+def test_script_is_recognised_as_code(line, expected):
+    assert clean.looks_like_code(line) is expected
+
+
+def test_script_between_paragraphs_does_not_split_the_story():
+    script = 'if (window.adSlot) { var slot = document.getElementById("ad-1"); window.adSlot.push(slot); }'
+    assert kept(page(*PROSE[:3], script, *PROSE[3:])) == PROSE
+
+
+def test_a_long_run_of_short_lines_between_prose_blocks_is_not_kept():
+    names = [f"Staff Member {i}" for i in range(clean.SHORT_RUN_MAX + 1)]
+    assert not set(names) & set(kept(page(*PROSE[:3], *names, *PROSE[3:])))
+    items = ["Two traffic lanes", "A bus lane", "A path for bikes"]
+    assert kept(page(*PROSE[:3], *items, *PROSE[3:])) == PROSE[:3] + items + PROSE[3:]
+
+
+def test_a_menu_above_the_story_is_not_kept_though_it_reaches_the_top_of_the_page():
+    menu = ["Home", "News", "Sport", "Weather"]
+    assert kept(page(*menu, *PROSE)) == PROSE
+
+
+def test_lines_of_punctuation_only_are_separators():
+    assert reasons(page(*PROSE[:2], "-", *PROSE[2:]))["-"] == "separator"
+
+
+def test_a_bare_ampersand_does_not_send_the_text_through_ftfy(monkeypatch):
+    monkeypatch.setattr(clean.ftfy, "fix_text", lambda *a, **k: pytest.fail("ftfy ran"))
+    assert repair("Q&A: News & Politics") == "Q&A: News & Politics"
