@@ -713,32 +713,47 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
 HTML_TABLES = True
 
 
-def clean_html(page: str, *, url: str | None = None, template_keys: frozenset[int] = frozenset(),
-               lexicon: Lexicon = Lexicon(), params: CleanParams = CleanParams()) -> CleanedText:
-    """Main text of an HTML page with trafilatura, then the plain-text line pass over it.
+# A table row longer than this is a page laid out with a table, not a table of data.
+LAYOUT_ROW_CHARS = 1000
 
-    Falls back to the page's visible text when trafilatura finds too little."""
+
+def has_layout_table(text: str) -> bool:
+    """Whether trafilatura's text holds a table row ("| … |") of more than LAYOUT_ROW_CHARS."""
+    return any(line.startswith("|") and len(line) > LAYOUT_ROW_CHARS for line in text.split("\n"))
+
+
+def extract_main_text(page: str, *, url: str | None, params: CleanParams, tables: bool) -> tuple[str | None, dict]:
+    """(main text, metadata) of an HTML page by trafilatura; (None, {}) when it fails."""
     import trafilatura
 
-    metadata: dict = {}
-    text = None
     try:
         with time_limit(params.max_parse_seconds):
             document = trafilatura.bare_extraction(
-                page, url=url, with_metadata=True, include_comments=False, include_tables=HTML_TABLES,
+                page, url=url, with_metadata=True, include_comments=False, include_tables=tables,
                 favor_precision=params.html_favor == "precision", favor_recall=params.html_favor == "recall")
     except Exception:  # trafilatura/lxml raise many kinds on hostile pages, or ran out of time
-        document = None
-    if document is not None:
-        data = document.as_dict() if hasattr(document, "as_dict") else dict(document)
-        text = data.get("text")
-        metadata = {k: data.get(k) for k in ("title", "author", "date", "url", "language", "description")
-                    if data.get(k)}
+        return None, {}
+    if document is None:
+        return None, {}
+    data = document.as_dict() if hasattr(document, "as_dict") else dict(document)
+    metadata = {k: data.get(k) for k in ("title", "author", "date", "url", "language", "description") if data.get(k)}
+    return data.get("text"), metadata
+
+
+def clean_html(page: str, *, url: str | None = None, template_keys: frozenset[int] = frozenset(),
+               lexicon: Lexicon = Lexicon(), params: CleanParams = CleanParams()) -> CleanedText:
+    """Main text of an HTML page with trafilatura (tables included, unless the page is laid out
+    in one), then the plain-text line pass over it.
+
+    Falls back to the page's visible text when trafilatura finds too little."""
+    text, metadata = extract_main_text(page, url=url, params=params, tables=HTML_TABLES)
+    if HTML_TABLES and text and has_layout_table(text):
+        text, metadata = extract_main_text(page, url=url, params=params, tables=False)
     fallback = not text or len(text) < params.html_min_chars
     if fallback:
         text = visible_text(page)
-    # trafilatura's text is already the main content: only the named-line rules run on it; the
-    # main-text classifier is for the whole-page text of the fallback
+    # trafilatura's text is already the main content: only the named-line rules and the cuts run
+    # on it; the main-text classifier is for the whole-page text of the fallback
     cleaned = clean_text(text, title_hint=metadata.get("title"), template_keys=template_keys,
                          lexicon=lexicon, params=params, select_main=fallback)
     return CleanedText(**{**cleaned.__dict__, "metadata": metadata})

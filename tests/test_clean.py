@@ -327,3 +327,13 @@ def test_lines_of_punctuation_only_are_separators():
 def test_a_bare_ampersand_does_not_send_the_text_through_ftfy(monkeypatch):
     monkeypatch.setattr(clean.ftfy, "fix_text", lambda *a, **k: pytest.fail("ftfy ran"))
     assert repair("Q&A: News & Politics") == "Q&A: News & Politics"
+
+
+def test_html_tables_of_data_are_kept_but_a_page_laid_out_in_a_table_is_not_a_table():
+    rows = "".join(f"<tr><td>{i}</td><td>Driver {i}</td><td>{5000 - i}</td></tr>" for i in range(1, 6))
+    page = ("<html><head><title>Final standings</title></head><body><article><h1>Final standings</h1>"
+            + "".join(f"<p>{BODY} Paragraph {i} adds detail about the season.</p>" for i in range(4))
+            + f"<table>{rows}</table></article></body></html>")
+    assert any("Driver 3" in p for p in clean_html(page, lexicon=LEXICON).paragraphs)
+    assert clean.has_layout_table("| " + "All of the page in one cell. " * 40 + "|")
+    assert not clean.has_layout_table("| 1 | Driver 1 | 4999 |")
