@@ -631,42 +631,45 @@ def signature_shard(article_path: str, params: DedupParams, near: bool, scratch:
 
 class ScratchStore:
     """The SignatureStore of a run: reads the scratch files of `signature_shard` through memory
-    maps, so the main process never holds more than one band or the requested articles."""
+    maps opened for one read and closed after it, so the main process holds one band or the
+    requested articles, and no mapped pages of the scratch files stay counted in its memory."""
 
     def __init__(self, scratch: Path, stems: list[str], first_rows: np.ndarray, rep_rows: np.ndarray):
-        self.files = [{name: np.load(Path(scratch) / f"{stem}.{name}.npy", mmap_mode="r")
-                       for name in ("bands", "sketch", "shingles", "offsets")} for stem in stems]
+        self.stems, self.scratch = stems, Path(scratch)
         # representatives of shard s are positions cuts[s] .. cuts[s + 1], rows local[...] there
         self.cuts = np.searchsorted(rep_rows, np.concatenate([first_rows, [np.iinfo(np.int64).max]]))
         self.local = rep_rows - np.repeat(first_rows, np.diff(self.cuts))
         self.count = len(rep_rows)
 
+    def _open(self, shard: int, name: str) -> np.ndarray:
+        return np.load(self.scratch / f"{self.stems[shard]}.{name}.npy", mmap_mode="r")
+
     def _shards(self, positions: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         bounds = np.searchsorted(positions, self.cuts)
-        for shard in range(len(self.files)):
+        for shard in range(len(self.stems)):
             if bounds[shard + 1] > bounds[shard]:
                 chosen = positions[bounds[shard]:bounds[shard + 1]]
                 yield shard, chosen, self.local[chosen]
 
     def band_hashes(self) -> Iterator[np.ndarray]:
-        everyone = np.arange(self.count)
-        for band in range(self.files[0]["bands"].shape[0] if self.files else 0):
-            yield np.concatenate([np.asarray(self.files[s]["bands"][band])[rows]
-                                  for s, _, rows in self._shards(everyone)] or [np.zeros(0, dtype=np.uint64)])
+        everyone = list(self._shards(np.arange(self.count)))
+        for band in range(self._open(0, "bands").shape[0] if self.stems else 0):
+            yield np.concatenate([self._open(s, "bands")[band][rows] for s, _, rows in everyone]
+                                 or [np.zeros(0, dtype=np.uint64)])
 
     def sketches(self, positions: np.ndarray) -> np.ndarray:
-        parts = [np.asarray(self.files[s]["sketch"][rows]) for s, _, rows in self._shards(positions)]
+        parts = [self._open(s, "sketch")[rows] for s, _, rows in self._shards(positions)]
         return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.uint16)
 
     def shingle_sets(self, positions: np.ndarray) -> ShingleSets:
         def chunks() -> Iterator[np.ndarray]:
             for shard, chosen, rows in self._shards(positions):
-                offsets, shingles = self.files[shard]["offsets"], self.files[shard]["shingles"]
+                offsets, shingles = self._open(shard, "offsets"), self._open(shard, "shingles")
                 starts, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
                 index = (np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
                          + np.arange(lengths.sum()))
                 owner = np.repeat(chosen.astype(np.uint64), lengths)
-                yield np.unique((owner << _U64(32)) | np.asarray(shingles[index]).astype(np.uint64))
+                yield np.unique((owner << _U64(32)) | shingles[index].astype(np.uint64))
 
         return ShingleSets.from_chunks(chunks(), self.count)
 
