@@ -708,8 +708,8 @@ def clean_text(text: str, *, title_hint: str | None = None, template_keys: froze
                        timestamp_text=named.timestamp_text)
 
 
-# Tables are part of many articles (results, schedules, specifications): with them trafilatura
-# scores 0.965 on aeb-dev/html, without 0.962 (bench/quality.py cross-validates the choice).
+# Tables are part of many articles (results, schedules, specifications): with them the HTML path
+# scores 0.969 on aeb-dev/html, without 0.964 (bench/quality.py cross-validates the choice).
 HTML_TABLES = True
 
 
