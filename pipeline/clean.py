@@ -209,6 +209,7 @@ def is_repeated_title(folded: str, title_key: str | frozenset[str] | None) -> bo
 
 
 def is_separator(line: str) -> bool:
+    """A line of punctuation and symbols only ("* * *", "-")."""
     return bool(_SEPARATOR.match(line))
 
 
@@ -295,10 +296,12 @@ def has_stamp(line: str) -> bool:
 
 
 def is_dateline(line: str) -> bool:
+    """"NAIROBI, Kenya (Reuters) —" on a line of its own."""
     return bool(_DATELINE.match(line))
 
 
 def is_caption(line: str) -> bool:
+    """An image caption or photo credit ("Photo: …", "… (Photo by …)", "… Getty Images")."""
     return bool(_CAPTION.match(line)) and len(line) < 300
 
 
@@ -517,6 +520,8 @@ class Line:
 
 @dataclass
 class NamedLines:
+    """The lines of a document after the named-line rules, and the fields those rules found."""
+
     title: str | None
     lines: list[Line]
     byline: str | None = None
