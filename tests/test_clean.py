@@ -160,8 +160,8 @@ def test_quality_floors_on_the_dev_benchmark():
                                      lexicon=LEXICON).paragraphs) for pid in truths}
     html = {pid: "\n".join(clean_html(gzip.decompress((aeb / "html" / f"{pid}.html.gz").read_bytes())
                                       .decode("utf-8", "replace"), lexicon=LEXICON).paragraphs) for pid in truths}
-    assert body_scores(txt, truths)["f1"] >= 0.81
-    assert body_scores(html, truths)["f1"] >= 0.955
+    assert body_scores(txt, truths)["f1"] >= 0.88
+    assert body_scores(html, truths)["f1"] >= 0.965
 
 
 FIXTURES = REPO / "tests" / "fixtures" / "clean"
