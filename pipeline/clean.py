@@ -637,8 +637,9 @@ SUBTITLE_MIN_WORDS = 6  # fewer are a credit ("Tom Davies, Associated Press"), n
 
 def find_subtitle(lines: list[Line]) -> str | None:
     """Mark the standfirst (reason SUBTITLE) and return it: the first body line after the
-    headline's repetition, SUBTITLE_MIN_WORDS words to SUBTITLE_MAX_CHARS characters, when a byline, timestamp, dateline or
-    caption separates it from the next body line (headline, standfirst, credits, then the story)."""
+    headline's repetition, SUBTITLE_MIN_WORDS words to SUBTITLE_MAX_CHARS characters, when a
+    byline, timestamp, dateline or caption separates it from the next body line (headline,
+    standfirst, credits, then the story)."""
     first = next((at for at, line in enumerate(lines) if line.reason == RemovalReason.REPEATED_TITLE), None)
     if first is None:
         return None
