@@ -59,7 +59,8 @@ _TIMESTAMP = re.compile(
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}(,\s*[A-Z][\w .'-]{1,40})?\s*(\([A-Za-z .]{2,30}\))?\s*[\u2014\u2013-]+\s*$")
 _CAPTION = re.compile(r"^((photo|image|picture|foto|imagen|credit|crédit|bild)\b.{0,120}|"
                       r".{0,200}\((photo|image|foto)( by|:)? .{0,80}\)|"
-                      r".{0,250}\b(getty images|shutterstock|istock(photo)?|alamy)\b.{0,40})$", re.IGNORECASE)
+                      r".{0,250}\b(getty images|shutterstock|istock(photo)?|alamy)\b.{0,40}|"
+                      r"(in this|this)\b.{0,60}?\b(file )?(photo|photograph|image|picture)\b.{0,250})$", re.IGNORECASE)
 _WORD_RE = re.compile(r"\w+")
 
 
@@ -301,7 +302,8 @@ def is_dateline(line: str) -> bool:
 
 
 def is_caption(line: str) -> bool:
-    """An image caption or photo credit ("Photo: …", "… (Photo by …)", "… Getty Images")."""
+    """An image caption or photo credit ("Photo: …", "… (Photo by …)", "… Getty Images", news
+    agencies' "In this Nov. 10, 2019, photo, …")."""
     return bool(_CAPTION.match(line)) and len(line) < 300
 
 

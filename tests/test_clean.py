@@ -60,6 +60,8 @@ def test_multilingual_boilerplate_is_removed(line):
 @pytest.mark.parametrize("line, reason", [
     ("* * *", "separator"), ("==========", "separator"),
     ("Photo: Jane Roe/Getty Images", "caption"),
+    ("In this Nov. 10, 2019, file photo, a row of unsold cars sits at a dealership in Little Rock.", "caption"),
+    ("-", "separator"),
 ])
 def test_separators_and_captions(line, reason):
     assert reasons(f"Title\n\n{BODY}\n\n{line}\n\nMore text of the article here.")[line] == reason
@@ -318,10 +320,6 @@ def test_a_long_run_of_short_lines_between_prose_blocks_is_not_kept():
 def test_a_menu_above_the_story_is_not_kept_though_it_reaches_the_top_of_the_page():
     menu = ["Home", "News", "Sport", "Weather"]
     assert kept(page(*menu, *PROSE)) == PROSE
-
-
-def test_lines_of_punctuation_only_are_separators():
-    assert reasons(page(*PROSE[:2], "-", *PROSE[2:]))["-"] == "separator"
 
 
 def test_a_bare_ampersand_does_not_send_the_text_through_ftfy(monkeypatch):
