@@ -656,18 +656,32 @@ def find_subtitle(lines: list[Line]) -> str | None:
     return lines[candidate].text
 
 
+# The author box: "Meg James is a corporate media reporter for …", "Ana Ruiz es periodista …".
+_AUTHOR_BIO = re.compile(
+    r"^[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){0,3},? (?:is|was|has been|es|est|ist|é|è) "
+    r"(?:an? |the |una? |une |eine? |uma? |uno )?.{0,100}?"
+    r"\b(?:reporter|writer|editor|journalist|correspondent|columnist|contributor|author|producer|blogger|"
+    r"periodista|redactora?|journaliste|rédact(?:eur|rice)|journalist(?:in)?|redakteur(?:in)?|jornalista|repórter|"
+    r"giornalista|redattrice|redattore)\b")
+
+
+def is_author_bio(line: str) -> bool:
+    """A line that opens the author box: a name, "is a" and a journalist's role (six languages)."""
+    return bool(_AUTHOR_BIO.match(line))
+
+
 def cut_after_article(lines: list[Line], lexicon: Lexicon) -> None:
-    """Drop every body line after the first heading that opens what follows the article, once
-    END_MIN_CHARS of body text came before it; a heading of related links ends the article only
-    as RELATED_SHARE and RESUME_WINDOW allow (in place: reason LOW_CONTENT). Where the story goes
-    on after a box of related links, the box's links (the short lines under its heading) go
-    (reason NAVIGATION)."""
+    """Drop every body line after the first heading that opens what follows the article (or the
+    author box's first line), once END_MIN_CHARS of body text came before it; a heading of
+    related links ends the article only as RELATED_SHARE and RESUME_WINDOW allow (in place:
+    reason LOW_CONTENT). Where the story goes on after a box of related links, the box's links
+    (the short lines under its heading) go (reason NAVIGATION)."""
     total = sum(len(line.text) for line in lines if line.reason is None)
     kept = 0
     for at, line in enumerate(lines):
         related = opens_related_links(line, lexicon)
         if kept >= END_MIN_CHARS and (
-                opens_after_article(line, lexicon)
+                opens_after_article(line, lexicon) or is_author_bio(line.text)
                 or (related and kept >= RELATED_SHARE * total
                     and not story_resumes(lines[at + 1:at + 1 + RESUME_WINDOW]))):
             for later in lines[at:]:

@@ -335,3 +335,12 @@ def test_html_tables_of_data_are_kept_but_a_page_laid_out_in_a_table_is_not_a_ta
     assert any("Driver 3" in p for p in clean_html(page, lexicon=LEXICON).paragraphs)
     assert clean.has_layout_table("| " + "All of the page in one cell. " * 40 + "|")
     assert not clean.has_layout_table("| 1 | Driver 1 | 4999 |")
+
+
+@pytest.mark.parametrize("bio", ["Meg James is a corporate media reporter for the Los Angeles Times.",
+                                 "Ana Ruiz es periodista y cubre la política local desde 2010."])
+def test_the_author_box_ends_the_article(bio):
+    assert clean.is_author_bio(bio)
+    assert kept(page(*PROSE[:4], bio, "She lives in the city with her family and two cats, and she likes rivers.")) \
+        == PROSE[:4]
+    assert not clean.is_author_bio("The mayor, who is a former reporter, said the bridge would be built.")
