@@ -147,10 +147,15 @@ def main() -> None:
     if args.only != "noop":
         for ner in {"on": [True], "off": [False], "both": [False, True]}[args.ner]:
             run = rebuild(args.n, args.added, ner, args.verify and not ner, env)
-            results.setdefault("rebuild", {})[f"ner_{'on' if ner else 'off'}"] = run
+            results.setdefault("rebuild", {})[f"{args.n}+{args.added}, NER {'on' if ner else 'off'}"] = run
             print(f"  -> incremental / full: {run['incremental_pct_of_full']}", flush=True)
+            save(results)
     if args.only != "rebuild":
         results["noop_dvc_repro"] = noop_dvc_repro(args.repeat, env)
+        save(results)
+
+
+def save(results: dict) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
