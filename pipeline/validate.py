@@ -38,15 +38,13 @@ from pipeline.reasons import RejectReason
 from pipeline.schema import TABLES, Table
 
 STAGE = "validate"
-LOG = logging.getLogger(__name__)
 # GX stamps Data Docs with a run time; a fixed one keeps the report's paths stable across builds.
 _FIXED_RUN_TIME = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
 # Polars bytes per validated batch: pandas and GX hold a few times this while a batch runs.
 BATCH_BYTES = 64 * 2**20
 # GX's default length of the partial lists in a result (`partial_unexpected_count`).
 _PARTIAL = 20
-_UNIQUENESS = {"expect_column_values_to_be_unique": "column",
-               "expect_compound_columns_to_be_unique": "column_list"}
+_UNIQUENESS = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"})
 
 
 class DatasetUnfit(Exception):
