@@ -8,7 +8,7 @@ For each N it generates a corpus with `python -m pipeline sample` (cached under 
 runs every stage as its own process exactly as `dvc repro` does, then the whole pipeline with
 `python -m pipeline run`, with the core-path settings (`extract.ner=false` unless --ner) and the
 per-article cache off (a full build; incremental rebuilds are measured separately). For each it
-records wall time, CPU time (user + system of the process and every worker it waited for), peak
+records wall time, CPU time (user + system of the process and its workers), peak
 RSS (summed over the process tree, sampled every 20 ms), articles/s, MB/s of raw input, and the
 1-minute load average just before it started (the machine may be shared: a load above the core
 count means the figures are slower than the machine is).
@@ -53,7 +53,7 @@ def measure(command: list[str], env: dict) -> dict:
     cpu_before = _children_cpu()
     started = time.perf_counter()
     process = psutil.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = 0
+    peak, sampled_cpu = 0, {}
     while process.poll() is None:
         rss = 0
         try:
@@ -63,6 +63,8 @@ def measure(command: list[str], env: dict) -> dict:
         for member in tree:
             try:
                 rss += member.memory_info().rss
+                times = member.cpu_times()
+                sampled_cpu[member.pid] = times.user + times.system
             except psutil.Error:
                 continue
         peak = max(peak, rss)
@@ -72,7 +74,10 @@ def measure(command: list[str], env: dict) -> dict:
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{err.decode()[-2000:]}")
     lines = out.decode().strip().splitlines()
-    return {"wall_s": round(wall, 2), "cpu_s": round(_children_cpu() - cpu_before, 2),
+    # rusage counts every process that was waited for; workers killed instead of waited for
+    # (datatrove's) only show in the samples, which miss the last 20 ms of each process
+    cpu = max(_children_cpu() - cpu_before, sum(sampled_cpu.values()))
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
             "peak_rss_mb": round(peak / 2**20, 1), "load_avg_before": round(load, 2),
             "last_line": lines[-1] if lines else ""}
 
