@@ -653,9 +653,11 @@ class ScratchStore:
 
     def band_hashes(self) -> Iterator[np.ndarray]:
         everyone = list(self._shards(np.arange(self.count)))
+        layout = {s: _npy_layout(self.scratch / f"{self.stems[s]}.bands.npy") for s, _, _ in everyone}
         for band in range(self._open(0, "bands").shape[0] if self.stems else 0):
-            yield np.concatenate([self._open(s, "bands")[band][rows] for s, _, rows in everyone]
-                                 or [np.zeros(0, dtype=np.uint64)])
+            # one read of the band's row per shard (a memory map per band and shard costs more)
+            yield np.concatenate([_npy_row(self.scratch / f"{self.stems[s]}.bands.npy", layout[s], band)[rows]
+                                  for s, _, rows in everyone] or [np.zeros(0, dtype=np.uint64)])
 
     def sketches(self, positions: np.ndarray) -> np.ndarray:
         parts = [self._open(s, "sketch")[rows] for s, _, rows in self._shards(positions)]
@@ -672,6 +674,23 @@ class ScratchStore:
                 yield np.unique((owner << _U64(32)) | shingles[index].astype(np.uint64))
 
         return ShingleSets.from_chunks(chunks(), self.count)
+
+
+def _npy_layout(path: Path) -> tuple[int, tuple[int, ...], np.dtype]:
+    """(offset of the data, shape, dtype) of a C-ordered .npy file."""
+    with open(path, "rb") as file:
+        version = np.lib.format.read_magic(file)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(file)
+        if fortran_order:
+            raise ValueError(f"{path}: Fortran-ordered array")
+        return file.tell(), shape, dtype
+
+
+def _npy_row(path: Path, layout: tuple[int, tuple[int, ...], np.dtype], row: int) -> np.ndarray:
+    """Row `row` of a 2-D .npy file whose `_npy_layout` is `layout`, read from disk."""
+    offset, shape, dtype = layout
+    return np.fromfile(path, dtype=dtype, count=shape[1], offset=offset + row * shape[1] * dtype.itemsize)
 
 
 def write_shard(extract_dir: str, part_name: str, out_dir: str, kept: pl.DataFrame) -> dict:
