@@ -436,10 +436,20 @@ def input_fingerprint(tables: dict[str, pl.DataFrame], ingest_dir: Path | None) 
     return f"{digest} ({covers})"
 
 
+# Params that say where and how a run executes, not what it produces: left out of the params hash
+# so that the same data built with other paths, workers, executor or cache gets the same card.
+RUN_SETTINGS = ("paths", "workers", "executor", "cache")
+
+
+def output_params(params: Params) -> dict:
+    """The params that decide the published data: every section but RUN_SETTINGS."""
+    return {k: v for k, v in params.to_dict().items() if k not in RUN_SETTINGS}
+
+
 def build_info(tables: dict[str, pl.DataFrame], params: Params, repo_dir: Path, validation: dict,
                ingest_dir: Path | None = None) -> dict:
     """What the card and `release_info` record about the build (no clock time: reproducible)."""
-    params_json = json.dumps(params.to_dict(), sort_keys=True)
+    params_json = json.dumps(output_params(params), sort_keys=True)
     validated = "not recorded" if not validation else "passed" if validation.get("success") else "failed"
     return {
         "inputs": sum(tables[name].height for name in ("articles", "duplicates", "rejects")),

@@ -161,3 +161,9 @@ def test_without_validation_metrics_the_card_says_so(tmp_path):
     card, _ = card_of(tmp_path, "bare")
     assert "Not recorded (publish ran without the validation metrics)." in card
     assert "(paths of every input)" in card
+
+
+def test_the_params_hash_ignores_run_settings_but_not_data_settings():
+    base = publish.output_params(load_params(None))
+    assert publish.output_params(load_params(None, ["workers=1", "executor=ray", "cache.enabled=false"])) == base
+    assert publish.output_params(load_params(None, ["dedup.threshold=0.7"])) != base
