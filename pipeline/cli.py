@@ -11,6 +11,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import shutil
 import sys
@@ -165,33 +166,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_stage(stage: str, args, params: Params) -> dict:
-    """Run one stage from its command-line arguments; return its counts."""
-    from pipeline import clean, dedup, extract, ingest, publish, validate
+    """Run one stage from its command-line arguments; return its counts.
 
+    Only the stage's own module is imported (each stage runs as its own process under DVC, and
+    importing Great Expectations, DuckDB or spaCy for a stage that does not use them costs time)."""
+    module = importlib.import_module(f"pipeline.{stage}")
     in_dir, out_dir = Path(args.in_dir), Path(args.out)
     if stage == "ingest":
         _existing_dir(args.in_dir)
         _check_separate(in_dir, out_dir)
-        return _into_fresh(out_dir, lambda tmp: ingest.run(in_dir, tmp, params))
+        return _into_fresh(out_dir, lambda tmp: module.run(in_dir, tmp, params))
     _existing_dir(args.in_dir)
     if stage == "clean":
-        return _into_fresh(out_dir, lambda tmp: clean.run(in_dir, tmp, params, SCHEMAS_DIR / "lexicons"))
+        return _into_fresh(out_dir, lambda tmp: module.run(in_dir, tmp, params, SCHEMAS_DIR / "lexicons"))
     if stage == "extract":
-        return _into_fresh(out_dir, lambda tmp: extract.run(in_dir, tmp, params, SCHEMAS_DIR / "lexicons"))
+        return _into_fresh(out_dir, lambda tmp: module.run(in_dir, tmp, params, SCHEMAS_DIR / "lexicons"))
     if stage == "dedup":
-        counts = _into_fresh(out_dir, lambda tmp: dedup.run(in_dir, tmp, params))
+        counts = _into_fresh(out_dir, lambda tmp: module.run(in_dir, tmp, params))
         if args.metrics:
             from pipeline.io import write_json
 
             write_json(counts, Path(args.metrics))
         return counts
     if stage == "validate":
-        return _into_fresh(out_dir, lambda tmp: validate.run(
+        return _into_fresh(out_dir, lambda tmp: module.run(
             in_dir, Path(args.clean), Path(args.ingest), tmp, params, SCHEMAS_DIR / "expectations",
             Path(args.docs) if args.docs else None, Path(args.metrics)))
-    return publish.run(in_dir, out_dir, params, Path(args.metrics) if args.metrics else None,
-                       Path(args.validation) if args.validation else None,
-                       Path(args.ingest) if args.ingest else None)
+    return module.run(in_dir, out_dir, params, Path(args.metrics) if args.metrics else None,
+                      Path(args.validation) if args.validation else None,
+                      Path(args.ingest) if args.ingest else None)
 
 
 def _into_fresh(out_dir: Path, work) -> dict:
