@@ -469,8 +469,8 @@ def run(validate_dir: Path, out_dir: Path, params: Params, metrics_path: Path | 
 
     `validation_metrics` (metrics/validation.json) and `ingest_dir` (for the input fingerprint)
     feed the card when given. When `out_dir` already holds this version with the same content,
-    nothing changes there (`unchanged` in the metrics); ReleaseConflict when it holds it with
-    other content.
+    nothing changes there (`unchanged` in the returned dict, not in the metrics file, which only
+    describes the release); ReleaseConflict when it holds it with other content.
     """
     tables = {name: read_table(validate_dir, name) for name in CONFIG_ORDER}
     validation = {}
@@ -495,14 +495,17 @@ def run(validate_dir: Path, out_dir: Path, params: Params, metrics_path: Path | 
     except BaseException:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
+    if recorded is None:
+        entry = next(e for e in release.read_manifest(out_dir) if e["version"] == params.release.version)
+    else:
+        entry = recorded.entry
     words = tables["articles"]["word_count"]
     metrics = {"version": params.release.version,
-               "unchanged": recorded is None,
                "rows": {name: sum(s["num_examples"] for s in layout[name].values()) for name in CONFIG_ORDER},
                "articles_by_split": {s: i["num_examples"] for s, i in layout["articles"].items()},
                "words_per_article": {"median": int(words.quantile(0.5, "nearest") or 0),
                                      "total": int(words.sum())},
-               "changes": None if recorded is None else recorded.entry["changes"]}
+               "changes": entry["changes"]}
     if metrics_path is not None:
-        write_json(metrics, metrics_path)
-    return metrics
+        write_json(metrics, metrics_path)   # the release's facts: the same whether or not it was just written
+    return metrics | {"unchanged": recorded is None}

@@ -167,3 +167,13 @@ def test_the_params_hash_ignores_run_settings_but_not_data_settings():
     base = publish.output_params(load_params(None))
     assert publish.output_params(load_params(None, ["workers=1", "executor=ray", "cache.enabled=false"])) == base
     assert publish.output_params(load_params(None, ["dedup.threshold=0.7"])) != base
+
+
+def test_the_metrics_file_is_the_same_whether_the_release_was_written_or_already_there(tmp_path):
+    stage_dir = write_stage(frames([article("a" * 16, "Body of one story with several words.", "train")]),
+                            tmp_path / "stage")
+    params = load_params(None)
+    first = publish.run(stage_dir, tmp_path / "out", params, tmp_path / "first.json")
+    again = publish.run(stage_dir, tmp_path / "out", params, tmp_path / "again.json")
+    assert (first["unchanged"], again["unchanged"]) == (False, True)
+    assert (tmp_path / "first.json").read_bytes() == (tmp_path / "again.json").read_bytes()
