@@ -137,12 +137,22 @@ def card_header(layout: dict[str, dict[str, dict]], params: Params, languages: l
     }
 
 
+# What "code" means for the card's code version: a change elsewhere (dvc.lock and metrics, which
+# `dvc repro` rewrites while it runs; docs) does not make the build's code "dirty".
+CODE_PATHS = ("pipeline", "schemas", "requirements.lock")
+
+
 def code_version(repo_dir: Path) -> str:
-    """`git describe --always --dirty` of the project, or the package version outside git."""
+    """`git describe --always --tags` of the project, with "-dirty" when CODE_PATHS have
+    uncommitted changes; the package version outside git."""
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=repo_dir,
-                             capture_output=True, text=True, timeout=10, check=True)
-        return out.stdout.strip() or pipeline.__version__
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=repo_dir, capture_output=True, text=True, timeout=10,
+                                  check=True).stdout.strip()
+
+        described = git("describe", "--always", "--tags")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS)
+        return (described + ("-dirty" if dirty else "")) or pipeline.__version__
     except (OSError, subprocess.SubprocessError):
         return pipeline.__version__
 

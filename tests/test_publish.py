@@ -1,5 +1,6 @@
 import hashlib
 import re
+import subprocess
 
 import duckdb
 import pytest
@@ -177,3 +178,20 @@ def test_the_metrics_file_is_the_same_whether_the_release_was_written_or_already
     again = publish.run(stage_dir, tmp_path / "out", params, tmp_path / "again.json")
     assert (first["unchanged"], again["unchanged"]) == (False, True)
     assert (tmp_path / "first.json").read_bytes() == (tmp_path / "again.json").read_bytes()
+
+
+def test_the_code_version_is_dirty_only_for_uncommitted_code(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "pipeline" / "a.py").write_text("x = 1\n")
+    (tmp_path / "dvc.lock").write_text("one\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "first")
+    (tmp_path / "dvc.lock").write_text("two\n")
+    assert not publish.code_version(tmp_path).endswith("-dirty")
+    (tmp_path / "pipeline" / "a.py").write_text("x = 2\n")
+    assert publish.code_version(tmp_path).endswith("-dirty")
