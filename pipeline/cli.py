@@ -257,11 +257,11 @@ def print_summary(summary: dict, output: str, stream=sys.stdout) -> None:
         f"  rejects       {counts['rejects']:>8}   "
         + ", ".join(f"{k} {v}" for k, v in summary["validate"]["rejects_by_reason"].items()),
         f"  removed lines {counts['removed_lines']:>8}",
-        *([f"  cache         " + ", ".join(f"{stage} {summary[stage]['cache_hits']} reused, "
+        *(["  cache         " + ", ".join(f"{stage} {summary[stage]['cache_hits']} reused, "
                                            f"{summary[stage]['cache_misses']} computed"
                                            for stage in ("clean", "extract"))]
           if "cache_hits" in summary["clean"] else []),
-        f"  splits        " + ", ".join(f"{k} {v}" for k, v in summary["publish"]["articles_by_split"].items()),
+        "  splits        " + ", ".join(f"{k} {v}" for k, v in summary["publish"]["articles_by_split"].items()),
         f"  seconds       {summary['seconds']:>8}",
     ]
     print("\n".join(lines), file=stream)

@@ -309,8 +309,8 @@ def card_text(header: dict, tables: dict[str, pl.DataFrame], layout: dict, param
         table_or_none(_counts_by(tables["removed_lines"], ["reason"], "lines"), ("reason", "lines")),
         "## Usage\n",
         "```python\nfrom datasets import load_dataset\n\n"
-        f'articles = load_dataset("<this folder or hub id>", "articles")  # train/validation/test\n'
-        f'quotes = load_dataset("<this folder or hub id>", "quotes")\n```\n',
+        'articles = load_dataset("<this folder or hub id>", "articles")  # train/validation/test\n'
+        'quotes = load_dataset("<this folder or hub id>", "quotes")\n```\n',
         "```python\nimport duckdb\n\n"
         f'con = duckdb.connect("{release.name}.duckdb", read_only=True)\n'
         'con.sql("SELECT * FROM articles_by_language").show()\n```\n',
