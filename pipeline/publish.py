@@ -80,14 +80,15 @@ def write_config(frame: pl.DataFrame, table: Table, folder: Path, prefix: str, r
     return paths
 
 
-def write_tables(tables: dict[str, pl.DataFrame], out: Path, params: Params) -> dict[str, dict[str, dict]]:
-    """Write every config's Parquet files; return {config: {split: {num_examples, num_bytes, files}}}.
+def write_tables(validate_dir: Path, out: Path, params: Params) -> dict[str, dict[str, dict]]:
+    """Write every config's Parquet files from the validated tables of `validate_dir`, reading one
+    table at a time; return {config: {split: {num_examples, num_bytes, files}}}.
 
     Empty splits get no files and no entry: `datasets` cannot load a split without rows.
     """
     layout: dict[str, dict[str, dict]] = {}
     for name in CONFIG_ORDER:
-        table, frame = TABLES[name], tables[name]
+        table, frame = TABLES[name], read_table(validate_dir, name)
         layout[name] = {}
         if table.has_splits:
             parts = {split: frame.filter(pl.col("split") == split) for split in split_names(params)}
@@ -101,6 +102,19 @@ def write_tables(tables: dict[str, pl.DataFrame], out: Path, params: Params) -> 
                                    "num_bytes": sum(p.stat().st_size for p in paths),
                                    "files": [p.relative_to(out).as_posix() for p in paths]}
     return layout
+
+
+# Text columns nothing but the Parquet files needs (the card, plots, build facts and release index
+# read the others): most of a corpus's bytes, so `summary_tables` leaves them on disk.
+TEXT_COLUMNS = {"articles": ("body", "paragraphs"), "quotes": ("text",), "entities": ("text",),
+                "removed_lines": ("text",)}
+
+
+def summary_tables(validate_dir: Path) -> dict[str, pl.DataFrame]:
+    """Every validated table without its TEXT_COLUMNS, for the card, plots and release index."""
+    return {name: read_table(validate_dir, name,
+                             [c for c in TABLES[name].names if c not in TEXT_COLUMNS.get(name, ())])
+            for name in CONFIG_ORDER}
 
 
 def card_header(layout: dict[str, dict[str, dict]], params: Params, languages: list[str]) -> dict:
@@ -379,6 +393,11 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# DuckDB's own memory while it loads and sorts the tables; beyond it, it spills to a temporary
+# folder beside the database file, so publishing a large corpus stays within bounded memory.
+DUCKDB_MEMORY_LIMIT = "512MB"
+
+
 def write_duckdb(out: Path, layout: dict, params: Params, build: dict) -> Path:
     """Create `<release name>.duckdb` in `out` from the published Parquet files; return its path.
 
@@ -391,6 +410,7 @@ def write_duckdb(out: Path, layout: dict, params: Params, build: dict) -> Path:
     con = duckdb.connect(str(tmp))
     try:
         con.execute("SET threads TO 1")
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         for name in CONFIG_ORDER:
             table = TABLES[name]
             con.execute(duckdb_ddl(table))
@@ -482,14 +502,14 @@ def run(validate_dir: Path, out_dir: Path, params: Params, metrics_path: Path | 
     nothing changes there (`unchanged` in the returned dict, not in the metrics file, which only
     describes the release); ReleaseConflict when it holds it with other content.
     """
-    tables = {name: read_table(validate_dir, name) for name in CONFIG_ORDER}
+    tables = summary_tables(validate_dir)
     validation = {}
     if validation_metrics is not None and Path(validation_metrics).is_file():
         validation = json.loads(Path(validation_metrics).read_text(encoding="utf-8"))
     out_dir = Path(out_dir)
     build_dir = fresh_dir(out_dir)
     try:
-        layout = write_tables(tables, build_dir, params)
+        layout = write_tables(validate_dir, build_dir, params)
         build = build_info(tables, params, Path(__file__).resolve().parents[1], validation, ingest_dir)
         languages = sorted(set(tables["articles"]["language"].to_list()) - {"und"})
         header = card_header(layout, params, languages)
