@@ -349,6 +349,12 @@ def looks_like_code(line: str) -> bool:
     CODE_TOKEN_MIN or more code tokens, one per CODE_TOKEN_SPACING characters or closer."""
     if len(_CODE_CHARS.findall(line)) > 0.02 * len(line) + 1:
         return True
+    # Every code token holds one of "(", "=", a backslash, "document." or "window.", or two '"':
+    # when even that count is too small, the token search (the slow part) cannot succeed.
+    most_tokens = (line.count("(") + line.count("=") + line.count("\\") + line.count('"') // 2
+                   + line.count("document.") + line.count("window."))
+    if most_tokens < CODE_TOKEN_MIN or most_tokens * CODE_TOKEN_SPACING < len(line):
+        return False
     tokens = len(_CODE_TOKEN.findall(line))
     return tokens >= CODE_TOKEN_MIN and tokens * CODE_TOKEN_SPACING >= len(line)
 

@@ -344,3 +344,14 @@ def test_the_author_box_ends_the_article(bio):
     assert kept(page(*PROSE[:4], bio, "She lives in the city with her family and two cats, and she likes rivers.")) \
         == PROSE[:4]
     assert not clean.is_author_bio("The mayor, who is a former reporter, said the bridge would be built.")
+
+
+@given(st.lists(st.sampled_from(['function(', 'var x =', ' => ', '\\u00e9', '"key": ', 'document.title',
+                                 'window.x', ' word', '"', '(', '=', '.', ' ', '\\']), max_size=40),
+       st.integers(0, 600))
+def test_the_code_token_shortcut_never_changes_the_answer(pieces, padding):
+    line = "".join(pieces) + " prose" * (padding // 6)
+    tokens = len(clean._CODE_TOKEN.findall(line))
+    by_regex_only = (len(clean._CODE_CHARS.findall(line)) > 0.02 * len(line) + 1
+                     or (tokens >= clean.CODE_TOKEN_MIN and tokens * clean.CODE_TOKEN_SPACING >= len(line)))
+    assert clean.looks_like_code(line) is by_regex_only
