@@ -304,7 +304,7 @@ def is_dateline(line: str) -> bool:
 def is_caption(line: str) -> bool:
     """An image caption or photo credit ("Photo: …", "… (Photo by …)", "… Getty Images", news
     agencies' "In this Nov. 10, 2019, photo, …")."""
-    return bool(_CAPTION.match(line)) and len(line) < 300
+    return len(line) < 300 and bool(_CAPTION.match(line))
 
 
 # Line classifier thresholds, after jusText (Pomikálek 2011, "Removing boilerplate and duplicate
