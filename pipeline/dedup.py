@@ -335,12 +335,6 @@ class ShingleSets:
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         return ShingleSets(offsets, np.concatenate(values) if values else np.zeros(0, dtype=np.uint32))
 
-    @staticmethod
-    def from_frame(frame: pl.DataFrame, count: int) -> ShingleSets:
-        """From a frame with columns row and shingle (a 32-bit hash)."""
-        rows = frame["row"].to_numpy().astype(np.uint64)
-        return ShingleSets.from_keys((rows << _U64(32)) | frame["shingle"].to_numpy().astype(np.uint64), count)
-
 
 def _pair_keys(sets: ShingleSets, rows: np.ndarray) -> np.ndarray:
     """The sets of `rows` concatenated as sorted keys (position in `rows`) << 32 | shingle."""

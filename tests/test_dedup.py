@@ -110,8 +110,14 @@ def test_candidate_pairs_are_unique_across_bands():
     assert dedup.candidate_pairs(bands).rows() == [(0, 1), (0, 2), (1, 2)]
 
 
+def shingle_sets_of(frame: pl.DataFrame, count: int) -> dedup.ShingleSets:
+    """ShingleSets from a frame with columns row and shingle (a 32-bit hash)."""
+    rows = frame["row"].to_numpy().astype(np.uint64)
+    return dedup.ShingleSets.from_keys((rows << np.uint64(32)) | frame["shingle"].to_numpy().astype(np.uint64), count)
+
+
 def test_exact_jaccard_of_shingle_sets():
-    sets = dedup.ShingleSets.from_frame(pl.DataFrame({"row": [0, 2, 0, 1, 1, 0], "shingle": [1, 9, 2, 2, 3, 3]}), 4)
+    sets = shingle_sets_of(pl.DataFrame({"row": [0, 2, 0, 1, 1, 0], "shingle": [1, 9, 2, 2, 3, 3]}), 4)
     pairs = pl.DataFrame({"left": [0, 0], "right": [1, 2]}, schema={"left": pl.UInt32, "right": pl.UInt32})
     assert dedup.exact_jaccard(pairs, sets).tolist() == [2 / 3, 0.0]
     empty_row = pl.DataFrame({"left": [3], "right": [0]}, schema={"left": pl.UInt32, "right": pl.UInt32})
@@ -124,7 +130,7 @@ def test_exact_jaccard_of_shingle_sets():
 def test_exact_jaccard_matches_python_sets_in_any_batching(sets, data):
     frame = pl.DataFrame({"row": [r for r, s in enumerate(sets) for _ in s],
                           "shingle": [x for s in sets for x in s]}, schema={"row": pl.Int64, "shingle": pl.Int64})
-    csr = dedup.ShingleSets.from_frame(frame, len(sets))
+    csr = shingle_sets_of(frame, len(sets))
     pairs = data.draw(st.lists(st.tuples(st.integers(0, len(sets) - 1), st.integers(0, len(sets) - 1)), max_size=20))
     frame = pl.DataFrame(pairs or None, schema={"left": pl.UInt32, "right": pl.UInt32}, orient="row")
     expected = [len(sets[a] & sets[b]) / len(sets[a] | sets[b]) if sets[a] | sets[b] else 0.0 for a, b in pairs]
