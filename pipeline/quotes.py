@@ -56,7 +56,10 @@ PRONOUN_REACH_PARAGRAPHS = 3  # how far back a pronoun looks for the person it s
 DEFAULT_LEXICONS = Path(__file__).resolve().parents[1] / "schemas" / "lexicons"
 
 _UPPER = "A-Z" + "".join(c for c in map(chr, range(0xC0, 0x17F)) if c.isupper() and c.isalpha())
-_NAME_WORD = rf"(?:(?:[{_UPPER}]\.){{1,4}}(?![\w])|[{_UPPER}][\w'’-]*)"
+# A name word: initials ("J.", "U.S.") or a capitalised word. The capital opening both is written
+# once, before the alternation (same matches, tried in the same order): a pattern that opens with
+# a character class lets the regex engine skip to capitals instead of trying every position.
+_NAME_WORD = rf"(?:[{_UPPER}](?:\.(?:[{_UPPER}]\.){{0,3}}(?![\w])|[\w'’-]*))"
 _PARTICLE = (r"(?:al-|el-|bin\s+|ibn\s+|de\s+|del\s+|della\s+|di\s+|da\s+|do\s+|dos\s+|du\s+"
              r"|van\s+(?:der\s+|den\s+)?|von\s+(?:der\s+)?|le\s+|la\s+)")
 _ARTICLE = r"(?:the|la|le|el|der|die|das|il|lo|o|a)"
@@ -110,6 +113,7 @@ class AttributionLexicon:
 
     sections: dict  # language -> {"verbs"|"sources"|"openers"|"titles"|"pronouns": tuple[str, ...]}
     _rules: dict = field(default_factory=dict, repr=False, compare=False)
+    _title_words: dict = field(default_factory=dict, repr=False, compare=False)
 
     def words(self, language: str, section: str) -> tuple[str, ...]:
         """The entries of `section` for `language` plus English ('und' or unknown: every language)."""
@@ -126,8 +130,12 @@ class AttributionLexicon:
         return frozenset(w.casefold().rstrip(".") for w in words if " " not in w)
 
     def title_words(self, language: str) -> frozenset[str]:
-        """The one-word titles of `language` (and English), lower case, without a final dot."""
-        return frozenset(w.casefold().rstrip(".") for w in self.words(language, "titles") if " " not in w)
+        """The one-word titles of `language` (and English), lower case, without a final dot (built
+        once per language, then cached: extraction asks for them once per article)."""
+        if language not in self._title_words:
+            self._title_words[language] = frozenset(w.casefold().rstrip(".") for w in self.words(language, "titles")
+                                                    if " " not in w)
+        return self._title_words[language]
 
     def rules(self, language: str) -> "Attributor":
         """The compiled attribution patterns for `language` (built once, then cached)."""
@@ -238,13 +246,14 @@ class Attributor:
         if language in ("es", "pt", "it", "und"):  # the subject is often left out: «…», dijo.
             self.after.append(("pronoun", re.compile(rf"{_LEAD}{verb}(?!\s+{NAME})")))
         # before the opening mark (in the same sentence)
+        verb_endings = tuple(sorted({v.split()[-1] for v in lexicon.words(language, "verbs")}))
         self.before = [
-            ("direct", re.compile(rf"{name}{appositive}\s+{aux}{verb}\s*[:,]?\s*$")),
+            ("direct", _EndsWithVerb(rf"{name}{appositive}\s+{aux}{verb}\s*[:,]?\s*$", verb_endings)),
             ("pronoun", re.compile(rf"(?:^|[\s,;])(?i:{pronoun}\s+{aux}{verb})\s*[:,]?\s*$")),
             ("near_before", re.compile(rf"(?<![\w’'-]){name}{appositive}\s+{aux}{verb}[^{_MARKS}]*$")),
             # "Volker said he never used the term “three amigos” and added, “…": the sentence's
             # subject, and a verb right before the quotation
-            ("direct", re.compile(rf"^\W*(?:\w+,\s+)?{name}\s[^\n]*?\b{verb}\s*[:,]?\s*$")),
+            ("direct", _EndsWithVerb(rf"^\W*(?:\w+,\s+)?{name}\s[^\n]*?\b{verb}\s*[:,]?\s*$", verb_endings)),
             ("pronoun_near", re.compile(rf"(?:^|[\s,;])(?i:{pronoun}\s+{aux}{verb})[^{_MARKS}]*$")),
             ("source", re.compile(rf"(?i:\b(?:{sources}))\s+(?:(?i:{_DESCRIPTION}),\s+)??{name}")),
         ]
@@ -319,6 +328,24 @@ class Attributor:
         while rest and not rest[0][:1].isupper():
             rest = rest[1:]
         return " ".join(rest) if rest else name
+
+
+class _EndsWithVerb:
+    """A pattern that ends with a case-sensitive speech verb, spaces, an optional colon or comma
+    and spaces (`…{verb}\\s*[:,]?\\s*$`), searched only in texts that can match it: those that end
+    with the last word of some speech verb (`endings`) once that tail is taken off. Most text
+    before a quotation does not, and the check costs far less than the pattern."""
+
+    def __init__(self, pattern: str, endings: tuple[str, ...]):
+        self.pattern = re.compile(pattern)
+        self.endings = endings
+
+    def search(self, text: str) -> re.Match | None:
+        """`re.Pattern.search` of the pattern, None at once when `text` cannot end with a verb."""
+        tail = text.rstrip()
+        if tail.endswith(self.endings) or (tail.endswith((":", ",")) and tail[:-1].rstrip().endswith(self.endings)):
+            return self.pattern.search(text)
+        return None
 
 
 # --- quote marks ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,43 @@ def test_offsets_always_point_at_the_quoted_text(pieces, language):
         assert body[quote.start:quote.end] == quote.text and quote.text == quote.text.strip()
         assert quote.start > previous_end
         previous_end = quote.end
+
+
+# --- shortcuts that must not change an answer ------------------------------------------------
+
+_NAME_PIECES = ["J.", "U.S.", "A.B.C.D.E.", "Ana", "Ruiz", "ana", "Émile", "É.", " ", "  ", "\n", "-", "’", "'", "de ",
+                "van der ", "al-", "x", ".", "5", ",", "Lloyd Austin", "the ", "Dr. "]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_NAME_PIECES), max_size=30))
+def test_name_patterns_match_as_with_the_capital_inside_each_alternative(pieces):
+    from pipeline import quotes
+
+    text = "".join(pieces)
+    upper = quotes._UPPER
+    unfactored = rf"(?:(?:[{upper}]\.){{1,4}}(?![\w])|[{upper}][\w'’-]*)"
+    for factored, reference in (
+            (quotes._CAPITALISED_RUN, rf"{unfactored}(?:\s+{quotes._PARTICLE}?{unfactored})+"),
+            (re.compile(quotes.NAME), quotes.NAME.replace(quotes._NAME_WORD, unfactored))):
+        assert ([m.span() for m in factored.finditer(text)]
+                == [m.span() for m in re.finditer(reference, text)])
+
+
+_ATTRIBUTION_PIECES = ["said", "Said", "told reporters", "told  reporters", "sagte", "fügte hinzu", "a déclaré", "dijo",
+                       "ha detto", "disse", "she", "He", "Ana Ruiz", "the mayor", ", who", ":", ",", " ", "\n", ".",
+                       "x", "resaid"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_ATTRIBUTION_PIECES), max_size=25),
+       st.sampled_from(["en", "es", "fr", "de", "pt", "it", "und"]))
+def test_the_verb_ending_shortcut_never_changes_a_match(pieces, language):
+    from pipeline.quotes import _EndsWithVerb
+
+    text = "".join(pieces)
+    shortcut = [p for _, p in default_lexicon().rules(language).before if isinstance(p, _EndsWithVerb)]
+    assert shortcut
+    for pattern in shortcut:
+        found, reference = pattern.search(text), pattern.pattern.search(text)
+        assert (found and found.span()) == (reference and reference.span())
