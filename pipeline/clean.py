@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import html as html_lib
+import itertools
 import logging
 import re
 import signal
@@ -203,7 +204,7 @@ def is_repeated_title(folded: str, title_key: str | frozenset[str] | None) -> bo
     if folded in keys:
         return True
     for key in keys:
-        shorter, longer = sorted((folded, key), key=len)
+        shorter, longer = (folded, key) if len(folded) <= len(key) else (key, folded)
         if longer.startswith(shorter) and len(shorter) >= 0.6 * len(longer) and len(shorter.split()) >= 3:
             return True
     return False
@@ -281,7 +282,9 @@ _FULL_DATE = re.compile(rf"\b(?:{_MONTH_NAME})\.?\s+\d{{1,2}},?\s+\d{{4}}\b|"
                         rf"\b\d{{1,2}}\.?\s+(?:de\s+)?(?:{_MONTH_NAME})\.?,?\s+(?:de\s+)?\d{{4}}\b", re.IGNORECASE)
 # Teasers run together, each with its date; on the dev pages no article line holds three dates.
 DATED_ITEMS_MIN = 4
-_YEAR = re.compile(r"\b\d{4}\b")
+# A four-digit number standing alone (as r"\b\d{4}\b"), written to start with a digit so that the
+# regex engine skips ahead to digits instead of trying every position
+_YEAR = re.compile(r"\d(?<!\w\d)\d{3}(?!\w)")
 
 
 def lists_dated_items(line: str) -> bool:
@@ -301,10 +304,21 @@ def is_dateline(line: str) -> bool:
     return bool(_DATELINE.match(line))
 
 
+# Every branch of _CAPTION holds one of these words (ASCII ones: "crédit" cannot be in ASCII text)
+_CAPTION_WORDS = ("photo", "image", "picture", "foto", "credit", "bild", "getty images", "shutterstock",
+                  "istock", "alamy")
+
+
 def is_caption(line: str) -> bool:
     """An image caption or photo credit ("Photo: …", "… (Photo by …)", "… Getty Images", news
     agencies' "In this Nov. 10, 2019, photo, …")."""
-    return len(line) < 300 and bool(_CAPTION.match(line))
+    if len(line) >= 300:
+        return False
+    if line.isascii():  # a plain search for the words is much faster than the regex on prose
+        lowered = line.lower()
+        if not any(word in lowered for word in _CAPTION_WORDS):
+            return False
+    return bool(_CAPTION.match(line))
 
 
 # Line classifier thresholds, after jusText (Pomikálek 2011, "Removing boilerplate and duplicate
@@ -318,16 +332,38 @@ LENGTH_HIGH = 120
 STOP_LOW = 0.26
 STOP_HIGH = 0.32
 _LINKISH = re.compile(r"https?://|www\.|\s[|•›»]\s|\s[|•›»]$|^[|•›»]")
+_LINK_MARKS = ("http", "www.", "|", "•", "›", "»")
+
+
+def is_linkish(line: str) -> bool:
+    """Links and link separators ("a | b", "» c", URLs) take one in 40 characters or more."""
+    # each mark of _LINKISH holds one of _LINK_MARKS: the regex (slow on prose) runs only then
+    return any(mark in line for mark in _LINK_MARKS) and 40 * len(_LINKISH.findall(line)) > len(line)
+
+
 _CODE_CHARS = re.compile(r"[{};=<>]")
 WEAK_STOP = 0.05
 MIN_STOP_COVERAGE = 0.05
 _TERMINAL = re.compile(r"[.!?…\"'\u201d\u2019»)\u3002\uff01\uff1f\u300d\u300f]$")
 
 
-def document_stopwords(lines: list[str], lexicon: Lexicon) -> frozenset[str] | None:
-    """The stop-word list of the language whose stop words cover most tokens of `lines`, or None
-    when no list covers at least MIN_STOP_COVERAGE of them (a language without a list)."""
-    counts = Counter(t.casefold() for line in lines for t in _WORD_RE.findall(line))
+def line_tokens(line: str) -> list[str]:
+    """The casefolded word tokens of a line (each token casefolded on its own: casefolding a
+    whole non-ASCII line can split a token, "İ" becomes "i" and a combining dot)."""
+    if line.isascii():
+        return line.lower().translate(_ASCII_NON_WORD_TO_SPACE).split()
+    return [t.casefold() for t in _WORD_RE.findall(line)]
+
+
+# ASCII word characters are letters, digits and "_" (as `\w` on ASCII text)
+_ASCII_NON_WORD_TO_SPACE = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
+
+
+def document_stopwords(tokens_per_line: list[list[str]], lexicon: Lexicon) -> frozenset[str] | None:
+    """The stop-word list of the language whose stop words cover most of the casefolded tokens
+    (one list per line, see `line_tokens`), or None when no list covers at least
+    MIN_STOP_COVERAGE of them (a language without a list)."""
+    counts = Counter(itertools.chain.from_iterable(tokens_per_line))
     total = sum(counts.values())
     if not lexicon.stopwords or not total:
         return None
@@ -392,23 +428,23 @@ def repeats_itself(tokens: list[str]) -> bool:
     return len(shingles) - len(set(shingles)) >= REPEATED_SHINGLE_SHARE * len(shingles)
 
 
-def line_class(line: str, stopwords: frozenset[str] | None) -> str:
-    """'good', 'neutral', 'weak', 'short' or 'bad' for one line, from its own features only.
+def line_class(line: str, tokens: list[str], stopwords: frozenset[str] | None) -> str:
+    """'good', 'neutral', 'weak', 'short' or 'bad' for one line and its casefolded tokens
+    (`line_tokens`), from its own features only.
 
     'weak' is a sentence-like line with few stop words (names, numbers): prose only when a page
     has nothing better. Without a stop-word list (`None`), length and final punctuation decide."""
-    tokens = _WORD_RE.findall(line)
     if tokens and looks_like_code(line):
         return "code"
-    if not tokens or 40 * len(_LINKISH.findall(line)) > len(line) or looks_like_glued_menu(line) \
-            or has_stamp(line) or lists_dated_items(line) or repeats_itself([t.casefold() for t in tokens]):
+    if not tokens or is_linkish(line) or looks_like_glued_menu(line) \
+            or has_stamp(line) or lists_dated_items(line) or repeats_itself(tokens):
         return "bad"
     if len(line) < LENGTH_LOW:
         return "short"
     terminal = bool(_TERMINAL.search(line))
     if stopwords is None:
         return ("good" if len(line) >= LENGTH_HIGH else "neutral") if terminal else "bad"
-    density = sum(t.casefold() in stopwords for t in tokens) / len(tokens)
+    density = sum(map(stopwords.__contains__, tokens)) / len(tokens)
     if density >= STOP_HIGH and len(line) >= LENGTH_HIGH:
         return "good" if terminal or len(line) >= 2 * LENGTH_HIGH else "neutral"
     if density >= STOP_LOW:
@@ -465,8 +501,9 @@ def rule_main_text(lines: list[str], lexicon: Lexicon) -> tuple[list[str], list[
     """(classes, keep) by the transparent rules: classify, settle by context, then keep the run of
     good lines with the most text (runs are split by MAX_GAP bad lines or more) and any other
     run at least RUN_SHARE of its size."""
-    stopwords = document_stopwords(lines, lexicon)
-    classes = [line_class(line, stopwords) for line in lines]
+    tokens = [line_tokens(line) for line in lines]
+    stopwords = document_stopwords(tokens, lexicon)
+    classes = [line_class(line, line_words, stopwords) for line, line_words in zip(lines, tokens)]
     rows = [i for i, c in enumerate(classes) if c != "code"]
     prose = [classes[i] for i in rows]
     settled = settle_by_context(prose)
@@ -845,6 +882,17 @@ def _authors(value) -> list[str]:
     return parts
 
 
+def count_words(paragraphs: list[str], *, up_to: int) -> int:
+    """The number of words in `paragraphs`, or a number at least `up_to` once that many are
+    counted (enough to tell an article from a fragment)."""
+    words = 0
+    for paragraph in paragraphs:
+        words += word_count(paragraph)
+        if words >= up_to:
+            break
+    return words
+
+
 def clean_documents(documents: pl.DataFrame, template_keys: frozenset[int], lexicon: Lexicon,
                     params: CleanParams,
                     lookups: list | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -863,7 +911,7 @@ def clean_documents(documents: pl.DataFrame, template_keys: frozenset[int], lexi
                                  lexicon=lexicon, params=params)
         if lookups is not None:
             lookups.append(keys.take())
-        words = sum(word_count(p) for p in cleaned.paragraphs)
+        words = count_words(cleaned.paragraphs, up_to=params.min_body_words)
         if words < params.min_body_words or not cleaned.paragraphs:
             rejects.append({"source_path": doc["source_path"], "stage": STAGE,
                             "reason": str(RejectReason.NOT_ARTICLE),

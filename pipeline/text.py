@@ -17,7 +17,9 @@ _QUOTE_TRANSLATION = str.maketrans({
     "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
     "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "",
 })
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_ALNUM_RUN = re.compile(r"[^\W_]+", re.UNICODE)
+# str.translate of ASCII text into ASCII is a fast path in CPython; splitting then does the rest
+_ASCII_NON_ALNUM_TO_SPACE = {c: " " for c in range(128) if not chr(c).isalnum()}
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -35,8 +37,10 @@ def fold_for_compare(text: str) -> str:
 
     "Biden orders ‘X’ in Syria" and "BIDEN orders 'X'  in Syria" fold to the same key.
     """
+    if text.isascii():  # the common case: NFKC changes nothing, "`" becomes a space either way
+        return " ".join(text.lower().translate(_ASCII_NON_ALNUM_TO_SPACE).split())
     text = unicodedata.normalize("NFKC", fold_quotes(text)).casefold()
-    return _NON_WORD.sub(" ", text).strip()
+    return " ".join(_ALNUM_RUN.findall(text))
 
 
 def normalise_body(text: str) -> str:
