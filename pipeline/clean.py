@@ -396,7 +396,9 @@ def looks_like_code(line: str) -> bool:
 
 
 # A menu whose items a page dump glued together: "SportsLionsTigersRed Wings", "(65)Surface".
-_GLUED_ITEM = re.compile(r"[a-z\)][A-Z]")
+# (a capital after a lower-case letter or ")"; written capital first, so that the regex engine
+# skips ahead to capitals instead of trying every position)
+_GLUED_ITEM = re.compile(r"[A-Z](?<=[a-z\)][A-Z])")
 _URL_LIKE = re.compile(r"\S*(?:https?:|www\.|\.com\b|@)\S*")
 GLUED_MIN = 2
 GLUED_SHARE = 0.1

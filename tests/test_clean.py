@@ -395,3 +395,10 @@ def test_word_counting_stops_once_an_article_is_long_enough():
     assert clean.count_words(["one two three", "four five"], up_to=100) == 5
     assert clean.count_words(["one two three", "four five"], up_to=2) == 3
     assert clean.count_words([], up_to=2) == 0
+
+
+@given(st.lists(st.sampled_from(["a", "B", ")", "Z", "z", "É", "é", " ", "(", "x", "Q"]), max_size=30).map("".join))
+def test_the_glued_item_pattern_counts_lower_then_capital(line):
+    import re
+
+    assert len(clean._GLUED_ITEM.findall(line)) == len(re.findall(r"[a-z\)][A-Z]", line))
