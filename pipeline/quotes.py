@@ -332,9 +332,10 @@ class Attributor:
 
 class _EndsWithVerb:
     """A pattern that ends with a case-sensitive speech verb, spaces, an optional colon or comma
-    and spaces (`…{verb}\\s*[:,]?\\s*$`), searched only in texts that can match it: those that end
-    with the last word of some speech verb (`endings`) once that tail is taken off. Most text
-    before a quotation does not, and the check costs far less than the pattern."""
+    and spaces (`…{verb}\\s*[:,]?\\s*$`, the verb after a space or at a word boundary), searched
+    only in texts that can match it: those that end with the last word of some speech verb
+    (`endings`) once that tail is taken off. Most text before a quotation does not, and the check
+    costs far less than the pattern."""
 
     def __init__(self, pattern: str, endings: tuple[str, ...]):
         self.pattern = re.compile(pattern)
@@ -343,9 +344,24 @@ class _EndsWithVerb:
     def search(self, text: str) -> re.Match | None:
         """`re.Pattern.search` of the pattern, None at once when `text` cannot end with a verb."""
         tail = text.rstrip()
-        if tail.endswith(self.endings) or (tail.endswith((":", ",")) and tail[:-1].rstrip().endswith(self.endings)):
+        if self._ends_with_verb(tail) or (tail.endswith((":", ",")) and self._ends_with_verb(tail[:-1].rstrip())):
             return self.pattern.search(text)
         return None
+
+    def _ends_with_verb(self, text: str) -> bool:
+        """Whether `text` ends with one of `endings` that is not glued to a word character before
+        it ("decision" does not end with the verb "on"; an ending that opens with no word
+        character may follow anything)."""
+        if not text.endswith(self.endings):
+            return False
+        return any(text.endswith(ending) and (len(text) == len(ending) or not _is_word_character(ending[0])
+                                              or not _is_word_character(text[-len(ending) - 1]))
+                   for ending in self.endings)
+
+
+def _is_word_character(character: str) -> bool:
+    """Whether `character` is what `\\w` matches in a regex."""
+    return character.isalnum() or character == "_"
 
 
 # --- quote marks ---------------------------------------------------------------------------
