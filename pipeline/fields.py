@@ -77,6 +77,8 @@ _TEXT_DATES = [
     re.compile(rf"\b(?P<day>\d{{1,2}})(?:\.|º|°|er|st|nd|rd|th)?\s+(?:de\s+)?(?P<month>{_MONTH})\.?,?\s+"
                rf"(?:de\s+)?(?P<year>\d{{4}})\b", re.I),
 ]
+# The four-digit year that ISO, text and numeric dates all contain.
+_YEAR = re.compile(r"\d{4}")
 _NUMERIC_DATE = re.compile(r"\b(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<year>\d{4})\b")
 _ISO_DATE = re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
                        r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?P<zone>Z|[+-]\d{2}:?\d{2})?)?")
@@ -163,7 +165,7 @@ def parse_date(text: str | None, *, month_first: bool = True) -> datetime | None
     dates ("02.03.2021") are always day first. A phrase without an absolute date ("2 hours ago",
     "yesterday") gives None: nothing is computed from the current time.
     """
-    if not text:
+    if not text or not _YEAR.search(text):  # every form has a four-digit year: no need to try them
         return None
     iso = _ISO_DATE.search(text)
     if iso:

@@ -340,6 +340,8 @@ class _EndsWithVerb:
     def __init__(self, pattern: str, endings: tuple[str, ...]):
         self.pattern = re.compile(pattern)
         self.endings = endings
+        self.ending_set = frozenset(endings)
+        self.ending_lengths = sorted({len(e) for e in endings})
 
     def search(self, text: str) -> re.Match | None:
         """`re.Pattern.search` of the pattern, None at once when `text` cannot end with a verb."""
@@ -354,9 +356,14 @@ class _EndsWithVerb:
         character may follow anything)."""
         if not text.endswith(self.endings):
             return False
-        return any(text.endswith(ending) and (len(text) == len(ending) or not _is_word_character(ending[0])
-                                              or not _is_word_character(text[-len(ending) - 1]))
-                   for ending in self.endings)
+        for length in self.ending_lengths:
+            if length > len(text):
+                break
+            ending = text[-length:]
+            if ending in self.ending_set and (length == len(text) or not _is_word_character(ending[0])
+                                              or not _is_word_character(text[-length - 1])):
+                return True
+        return False
 
 
 def _is_word_character(character: str) -> bool:

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.fields import (authors, cited_outlets, dateline, load_outlets, parse_date, published_at,
@@ -198,3 +198,18 @@ def test_fields_never_fail_on_any_text(a, b, language):
     found = dateline(a, b)
     assert found is None or found.strip() == found
     assert len(set(cited_outlets(a + " told Reuters " + b, OUTLETS))) == len(cited_outlets(a + " told Reuters " + b, OUTLETS))
+
+
+@settings(max_examples=500, deadline=None)
+@example(["March", " ", "2", " ", "2021"])
+@example(["2021", "-", "03", "-", "03", "T15:42:00"])
+@example(["03", "/", "03", "/", "2021"])
+@example(["١٢٣٤", "-", "03", "-", "03"])
+@given(st.lists(st.sampled_from(["2021", "202", "21", "2", "03", "-", "/", ".", " ", "March", "mars", "2nd", "de ",
+                                 "T15:42:00", "Z", "+01:00", "١٢٣٤", "x"]), max_size=12))
+def test_a_date_needs_a_four_digit_year(pieces):
+    from pipeline import fields
+
+    text = "".join(pieces)
+    if fields._YEAR.search(text) is None:  # parse_date's shortcut: none of its patterns can match
+        assert not any(p.search(text) for p in (fields._ISO_DATE, *fields._TEXT_DATES, fields._NUMERIC_DATE))
