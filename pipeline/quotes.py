@@ -45,7 +45,7 @@ import bisect
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -199,6 +199,7 @@ class Attributor:
                                                         *lexicon.words(language, "sources")) if " " not in w)
         # function words ("During", "Will") open a sentence, rarely a name; a named entity keeps them
         self.function_words = frozenset(w.casefold() for w in lexicon.words(language, "stopwords"))
+        self.openers_and_function_words = self.openers | self.function_words
         self.titles = frozenset(w.casefold().rstrip(".") for w in lexicon.words(language, "titles"))
         self.pronouns = frozenset(p.casefold() for p in lexicon.words(language, "pronouns"))
         verb = rf"(?:{verbs})(?![\w-])"
@@ -299,7 +300,7 @@ class Attributor:
         named `entity`) function words: "the Pentagon" -> "Pentagon", "But Smith" -> "Smith",
         "During Smith" -> "Smith"; None if nothing is left or it is no name (a pronoun, a
         possessive like "Thursday’s", a weekday)."""
-        drop = self.openers if entity else self.openers | self.function_words
+        drop = self.openers if entity else self.openers_and_function_words
         words = " ".join(name.strip(" ,.;:’'").split()).split(" ")
         while len(words) > 1 and words[0].casefold() in drop:
             words = words[1:]
@@ -500,6 +501,11 @@ class Name:
     text: str
     label: str | None  # the NER label, or None for a run of capitalised words
 
+    @cached_property
+    def folded(self) -> str:
+        """`text` folded for comparison (computed once: an article's names meet every speaker)."""
+        return _fold(self.text)
+
 
 def _article_names(names: Sequence, body: str, attributor: Attributor) -> list[Name]:
     """The named entities given (as (text, label) pairs or plain strings) first, then the body's
@@ -541,27 +547,26 @@ def resolve(speaker: str | None, names: Sequence[Name | str], attributor: Attrib
         return speaker
     attributor = attributor or default_lexicon().rules("und")
     entries = [n if isinstance(n, Name) else Name(n, None) for n in names]
-    folded = {n: _fold(n.text) for n in entries}
     whole = _fold(speaker)
-    exact = [n for n in entries if n.label != "run" and (folded[n] == whole or folded[n].endswith(" " + whole))]
+    exact = [n for n in entries if n.label != "run" and (n.folded == whole or n.folded.endswith(" " + whole))]
     if exact:
         return _fullest(exact)
     bare = attributor.strip_titles(speaker)
     key = _fold(bare)
-    same_or_longer = [n for n in entries if folded[n] == key or folded[n].endswith(" " + key)]
+    same_or_longer = [n for n in entries if n.folded == key or n.folded.endswith(" " + key)]
     named = [n for n in same_or_longer if n.label != "run"]
     if named:
         return _fullest(named)
-    of = [n for n in entries if n.label not in ("PERSON", "run") and folded[n].startswith(key + " of ")]
+    of = [n for n in entries if n.label not in ("PERSON", "run") and n.folded.startswith(key + " of ")]
     if of:
         return _fullest(of)  # "Eastbrook Chamber" of "Eastbrook Chamber of Commerce said"
-    inside = [n for n in entries if n.label in ("PERSON", None) and whole.endswith(" " + folded[n])]
+    inside = [n for n in entries if n.label in ("PERSON", None) and whole.endswith(" " + n.folded)]
     if inside:
         return max(inside, key=lambda n: (len(n.text), n.text)).text
     if same_or_longer:
         return _fullest(same_or_longer)
     if " " not in key:  # a family name written first ("Liu" of "Liu Xiaming"), when only one fits
-        first = {n.text for n in entries if n.label == "PERSON" and folded[n].split(" ")[0] == key and " " in folded[n]}
+        first = {n.text for n in entries if n.label == "PERSON" and n.folded.split(" ")[0] == key and " " in n.folded}
         if len(first) == 1:
             return first.pop()
     return bare if " " in bare else speaker
@@ -569,6 +574,8 @@ def resolve(speaker: str | None, names: Sequence[Name | str], attributor: Attrib
 
 # --- quotations ----------------------------------------------------------------------------
 
+_STOP_BEFORE_SPACE = re.compile(r"[.!?]\s")
+_PARAGRAPH_BREAK = re.compile(r"\n\n+")
 _TITLE_MINOR_WORDS = {"a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "with", "from", "by",
                       "de", "del", "la", "le", "les", "el", "los", "las", "des", "du", "der", "die", "das",
                       "und", "von", "di", "da", "do", "della", "e", "y", "et", "o"}
@@ -577,7 +584,7 @@ _TITLE_MINOR_WORDS = {"a", "an", "the", "of", "and", "or", "in", "on", "at", "to
 def _is_title(text: str) -> bool:
     """A short run of capitalised words (minor words aside): "Operation Quiet Street"."""
     words = text.strip(" ,.;:!?").split()
-    if not words or len(words) > TITLE_MAX_WORDS or re.search(r"[.!?]\s", text):
+    if not words or len(words) > TITLE_MAX_WORDS or _STOP_BEFORE_SPACE.search(text):
         return False
     return all(w[:1].isupper() or w[:1].isdigit() or w.casefold() in _TITLE_MINOR_WORDS for w in words)
 
@@ -595,14 +602,17 @@ def _last_sentence(text: str) -> str:
 
 
 _ABBREVIATIONS = frozenset(re.findall(r"\w+", _ABBREVIATION)) | {"St", "Jr", "No", "Inc", "Co", "Corp", "Ltd"}
+_STOP_BEFORE_SPACE_OR_ELLIPSIS = re.compile(r"[.!?…](?=\s)")
+_LAST_WORD = re.compile(r"(\w+)$")
 
 
 def _first_sentence(text: str) -> str:
     """`text` up to its first sentence end (not the dot of "Rep." or of an initial "J.")."""
-    for match in re.finditer(r"[.!?…](?=\s)", text):
-        word = re.search(r"(\w+)$", text[:match.start()])
-        if match.group(0) == "." and word and (word.group(1) in _ABBREVIATIONS or len(word.group(1)) == 1):
-            continue
+    for match in _STOP_BEFORE_SPACE_OR_ELLIPSIS.finditer(text):
+        if match.group(0) == ".":
+            word = _LAST_WORD.search(text, 0, match.start())
+            if word and (word.group(1) in _ABBREVIATIONS or len(word.group(1)) == 1):
+                continue
         return text[:match.end()]
     return text
 
@@ -620,7 +630,7 @@ def find_quotes(body: str, language: str = "en", names: Sequence = (),
         return []
     attributor = (lexicon or default_lexicon()).rules(language)
     known = _article_names(names, body, attributor)
-    paragraph_starts = [0] + [m.end() for m in re.finditer(r"\n\n+", body)]
+    paragraph_starts = [0] + [m.end() for m in _PARAGRAPH_BREAK.finditer(body)]
 
     def paragraph_of(offset: int) -> int:
         return bisect.bisect_right(paragraph_starts, offset) - 1
