@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -28,7 +29,7 @@ import yaml
 import pipeline
 from pipeline import entities, release
 from pipeline.config import Params
-from pipeline.io import fresh_dir, read_table, replace_dir, write_json, write_parquet, write_text
+from pipeline.io import fresh_dir, read_table, replace_dir, table_parts, write_json, write_parquet, write_text
 from pipeline.schema import TABLES, Table, duckdb_ddl, hf_features
 
 STAGE = "publish"
@@ -58,6 +59,10 @@ VIEWS = {
 }
 
 
+# Rows routed to output files are held in memory up to this size, then spilled to disk.
+SPILL_BYTES = 256 * 1024 * 1024
+
+
 def split_names(params: Params) -> list[str]:
     """The split names in params order (train, validation, test by default)."""
     return list(params.dedup.splits)
@@ -69,38 +74,103 @@ def file_names(prefix: str, rows: int, rows_per_file: int) -> list[str]:
     return [f"{prefix}-{i:05d}-of-{count:05d}.parquet" for i in range(count)]
 
 
-def write_config(frame: pl.DataFrame, table: Table, folder: Path, prefix: str, rows_per_file: int) -> list[Path]:
-    """Write `frame` (conformed to `table`) as Parquet files `folder/prefix-…`; return the paths."""
-    frame = table.conform(frame)
-    paths = []
-    for i, name in enumerate(file_names(prefix, frame.height, rows_per_file)):
-        path = folder / name
-        write_parquet(frame.slice(i * rows_per_file, rows_per_file), path)
-        paths.append(path)
-    return paths
+def row_order(parts: list[Path], table: Table, splits: list[str]) -> pl.DataFrame:
+    """Where each row of a table's parts goes: one row per input row with its part (`_part`), row
+    in the part (`_row`), split (`_split`; "data" for a table without splits) and position in its
+    split's key order (`_position`). Only the key and split columns are read.
+
+    The order is that of concatenating the parts and sorting each split stably by key
+    (`Table.conform`), so it does not depend on how the rows were sharded."""
+    keys = list(table.key)
+    frames = []
+    for index, part in enumerate(parts):
+        frame = pl.read_parquet(part, columns=keys + (["split"] if table.has_splits else []))
+        frames.append(frame.select(
+            *[pl.col(k).cast(table.polars_schema[k]) for k in keys],
+            (pl.col("split") if table.has_splits else pl.lit("data")).alias("_split"),
+            pl.lit(index, pl.UInt32).alias("_part"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row")))
+    rows = pl.concat(frames) if frames else pl.DataFrame()
+    ordered = []
+    for split in splits if table.has_splits else ["data"]:
+        in_split = rows.filter(pl.col("_split") == split).sort(keys, maintain_order=True) if rows.height else rows
+        if in_split.height:
+            ordered.append(in_split.with_row_index("_position").drop(keys))
+    return pl.concat(ordered) if ordered else pl.DataFrame()
+
+
+def write_config(parts: list[Path], table: Table, folder: Path, splits: list[str], rows_per_file: int,
+                 spill_bytes: int = SPILL_BYTES) -> dict[str, dict]:
+    """Write a table's parts as the config's Parquet files `folder/<split>-NNNNN-of-NNNNN.parquet`
+    (rows sorted by key, `rows_per_file` per file); return {split: {num_examples, num_bytes,
+    files}} for the splits with rows.
+
+    Holds at most one output file's rows and `spill_bytes` of routed rows in memory: each part is
+    read once and its rows routed to the files they belong in, spilling to Arrow IPC files beside
+    the output; then each file's rows are gathered, put in order and written."""
+    order = row_order(parts, table, splits)
+    if not order.height:
+        return {}
+    order = order.with_columns((pl.col("_position") // rows_per_file).alias("_file"))
+    sizes = dict(order.group_by("_split").len().iter_rows())
+    names = {split: file_names(split, rows, rows_per_file) for split, rows in sizes.items()}
+    spill_dir = Path(tempfile.mkdtemp(prefix=".spill-", dir=folder.parent))
+    try:
+        spilled: dict[tuple[str, int], list[Path]] = {}
+        pending: dict[tuple[str, int], list[pl.DataFrame]] = {}
+        pending_bytes = 0
+
+        def flush() -> None:
+            nonlocal pending_bytes
+            for target, frames in pending.items():
+                path = spill_dir / f"{sum(map(len, spilled.values())):06d}.arrow"
+                pl.concat(frames).write_ipc(path)
+                spilled.setdefault(target, []).append(path)
+            pending.clear()
+            pending_bytes = 0
+
+        routes_by_part = order.partition_by("_part", as_dict=True)
+        for index, part in enumerate(parts):
+            routes = routes_by_part.get((index,))
+            if routes is None:
+                continue
+            frame = pl.read_parquet(part).with_row_index("_row").join(
+                routes.select("_row", "_split", "_file", "_position"), on="_row", how="inner")
+            for (split, file), rows in frame.partition_by(["_split", "_file"], as_dict=True,
+                                                          maintain_order=True).items():
+                pending.setdefault((split, file), []).append(rows.drop("_row", "_split", "_file"))
+                pending_bytes += rows.estimated_size()
+            if pending_bytes > spill_bytes:
+                flush()
+        flush()
+        layout = {}
+        for split in (s for s in (splits if table.has_splits else ["data"]) if s in sizes):
+            paths = []
+            for file, name in enumerate(names[split]):
+                rows = pl.concat([pl.read_ipc(p) for p in spilled[(split, file)]])
+                paths.append(folder / name)
+                write_parquet(table.conform(rows.sort("_position").drop("_position")), paths[-1])
+            layout[split] = {"num_examples": sizes[split], "num_bytes": sum(p.stat().st_size for p in paths),
+                             "files": paths}
+        return layout
+    finally:
+        shutil.rmtree(spill_dir, ignore_errors=True)
 
 
 def write_tables(validate_dir: Path, out: Path, params: Params) -> dict[str, dict[str, dict]]:
-    """Write every config's Parquet files from the validated tables of `validate_dir`, reading one
-    table at a time; return {config: {split: {num_examples, num_bytes, files}}}.
+    """Write every config's Parquet files from the validated tables of `validate_dir`, one table
+    at a time and out of core (see `write_config`); return {config: {split: {num_examples,
+    num_bytes, files}}}.
 
     Empty splits get no files and no entry: `datasets` cannot load a split without rows.
     """
     layout: dict[str, dict[str, dict]] = {}
     for name in CONFIG_ORDER:
-        table, frame = TABLES[name], read_table(validate_dir, name)
-        layout[name] = {}
-        if table.has_splits:
-            parts = {split: frame.filter(pl.col("split") == split) for split in split_names(params)}
-        else:
-            parts = {"data": frame}
-        for split, part in parts.items():
-            if part.is_empty():
-                continue
-            paths = write_config(part, table, out / name, split, params.publish.rows_per_file)
-            layout[name][split] = {"num_examples": part.height,
-                                   "num_bytes": sum(p.stat().st_size for p in paths),
-                                   "files": [p.relative_to(out).as_posix() for p in paths]}
+        parts = table_parts(validate_dir, name)
+        if not parts:
+            raise FileNotFoundError(f"{Path(validate_dir) / name}: no shard files (did the previous stage run?)")
+        written = write_config(parts, TABLES[name], out / name, split_names(params), params.publish.rows_per_file)
+        layout[name] = {split: {**info, "files": [p.relative_to(out).as_posix() for p in info["files"]]}
+                        for split, info in written.items()}
     return layout
 
 

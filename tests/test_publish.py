@@ -3,6 +3,7 @@ import re
 import subprocess
 
 import duckdb
+import polars as pl
 import pytest
 import yaml
 
@@ -195,3 +196,30 @@ def test_the_code_version_is_dirty_only_for_uncommitted_code(tmp_path):
     assert not publish.code_version(tmp_path).endswith("-dirty")
     (tmp_path / "pipeline" / "a.py").write_text("x = 2\n")
     assert publish.code_version(tmp_path).endswith("-dirty")
+
+
+def test_config_files_are_sorted_by_key_and_do_not_depend_on_sharding_or_spilling(tmp_path):
+    from pipeline.io import shard_part_name, write_parquet
+    from pipeline.schema import TABLES
+    from tests.tables import article
+
+    table = TABLES["articles"]
+    rows = [article(f"{i * 7919 % 1000:016x}", f"Body {i} " + "word " * (i % 13), ("train", "test", "train")[i % 3])
+            for i in range(100)]
+    written = []
+    for shards, spill_bytes in ((1, 10**9), (7, 10**9), (7, 1)):
+        stage = tmp_path / f"parts-{shards}-{spill_bytes}"
+        for index in range(shards):  # rows dealt round-robin: every shard holds keys from everywhere
+            write_parquet(pl.DataFrame(rows[index::shards], schema=table.polars_schema),
+                          stage / shard_part_name(index))
+        out = tmp_path / f"out-{shards}-{spill_bytes}"
+        out.mkdir()
+        parts = sorted(stage.glob("*.parquet"))
+        layout = publish.write_config(parts, table, out, ["train", "validation", "test"], 15, spill_bytes=spill_bytes)
+        assert {split: info["num_examples"] for split, info in layout.items()} == {"train": 67, "test": 33}
+        assert [p.name for p in layout["train"]["files"]] == [f"train-{i:05d}-of-00005.parquet" for i in range(5)]
+        train = pl.concat([pl.read_parquet(p) for p in layout["train"]["files"]])
+        assert train["id"].to_list() == sorted(r["id"] for r in rows if r["split"] == "train")
+        assert [pl.read_parquet(p).height for p in layout["train"]["files"]] == [15, 15, 15, 15, 7]
+        written.append({p.name: p.read_bytes() for info in layout.values() for p in info["files"]})
+    assert written[0] == written[1] == written[2]
