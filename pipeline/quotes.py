@@ -221,6 +221,9 @@ class Attributor:
         pronoun = rf"(?:{pronouns})"
         # "said NASA administrator Jim Bridenstine": a role between the verb and the name
         role = rf"(?:the\s+)?(?:{NAME}\s+)?(?:[a-z][\w-]*\s+){{0,2}}(?i:{titles})\s+"
+        # the pronoun of a pronoun pattern follows the start, a space or punctuation, and is
+        # followed by a space or a word boundary: a text without such a pronoun needs no search
+        pronoun_word = re.compile(rf"(?<!\w)(?i:{pronoun})(?:\s|\b)")
         # after the closing mark
         self.after = [
             # "responded NASA administrator Jim Bridenstine": an organisation, a role, the name
@@ -231,10 +234,11 @@ class Attributor:
             ("direct", re.compile(rf"{_LEAD}{verb}\s+(?:(?:{_ARTICLE}|an|l’|l')\s*)?(?:{NAME}\s+)?"
                                   rf"(?:{not_function_word}{role_word}\s+){{1,4}}{name}")),
             ("direct", re.compile(rf"{_LEAD}{name}{long_appositive}\s+{aux}{verb}")),
-            ("pronoun", re.compile(rf"{_LEAD}(?i:{pronoun}\s+{aux}{verb}|{verb}\s+{pronoun}\b)")),
+            ("pronoun", _NeedsPronoun(rf"{_LEAD}(?i:{pronoun}\s+{aux}{verb}|{verb}\s+{pronoun}\b)", pronoun_word)),
             ("source", re.compile(rf"{_LEAD}(?i:{sources})\s+(?:(?i:{_DESCRIPTION}),\s+)??{name}")),
             ("near_after", re.compile(rf"(?<![\w’'-]){name}{long_appositive},?\s+{aux}{verb}")),
-            ("pronoun_near", re.compile(rf"{_LEAD}(?:{_CLAUSE}*?[\s,])?(?i:{pronoun}\s+{aux}{verb})")),
+            ("pronoun_near", _NeedsPronoun(rf"{_LEAD}(?:{_CLAUSE}*?[\s,])?(?i:{pronoun}\s+{aux}{verb})",
+                                           pronoun_word)),
         ]
         if language in ("fr", "und"):
             participles = [v.split(" ", 1)[1] for v in lexicon.words("fr", "verbs") if v.startswith("a ")]
@@ -250,12 +254,12 @@ class Attributor:
         verb_endings = tuple(sorted({v.split()[-1] for v in lexicon.words(language, "verbs")}))
         self.before = [
             ("direct", _EndsWithVerb(rf"{name}{appositive}\s+{aux}{verb}\s*[:,]?\s*$", verb_endings)),
-            ("pronoun", re.compile(rf"(?:^|[\s,;])(?i:{pronoun}\s+{aux}{verb})\s*[:,]?\s*$")),
+            ("pronoun", _NeedsPronoun(rf"(?:^|[\s,;])(?i:{pronoun}\s+{aux}{verb})\s*[:,]?\s*$", pronoun_word)),
             ("near_before", re.compile(rf"(?<![\w’'-]){name}{appositive}\s+{aux}{verb}[^{_MARKS}]*$")),
             # "Volker said he never used the term “three amigos” and added, “…": the sentence's
             # subject, and a verb right before the quotation
             ("direct", _EndsWithVerb(rf"^\W*(?:\w+,\s+)?{name}\s[^\n]*?\b{verb}\s*[:,]?\s*$", verb_endings)),
-            ("pronoun_near", re.compile(rf"(?:^|[\s,;])(?i:{pronoun}\s+{aux}{verb})[^{_MARKS}]*$")),
+            ("pronoun_near", _NeedsPronoun(rf"(?:^|[\s,;])(?i:{pronoun}\s+{aux}{verb})[^{_MARKS}]*$", pronoun_word)),
             ("source", re.compile(rf"(?i:\b(?:{sources}))\s+(?:(?i:{_DESCRIPTION}),\s+)??{name}")),
         ]
 
@@ -365,6 +369,20 @@ class _EndsWithVerb:
                                               or not _is_word_character(text[-length - 1])):
                 return True
         return False
+
+
+class _NeedsPronoun:
+    """A pattern whose every match holds a pronoun that `gate` finds, searched only in texts
+    where it finds one: the gate is a small, fast part of the pattern (a case-insensitive
+    alternation is slow to search, and most text near a quotation holds no pronoun)."""
+
+    def __init__(self, pattern: str, gate: re.Pattern):
+        self.pattern = re.compile(pattern)
+        self.gate = gate
+
+    def search(self, text: str) -> re.Match | None:
+        """`re.Pattern.search` of the pattern, None at once when `gate` finds nothing in `text`."""
+        return self.pattern.search(text) if self.gate.search(text) else None
 
 
 def _is_word_character(character: str) -> bool:
@@ -516,12 +534,15 @@ def _article_names(names: Sequence, body: str, attributor: Attributor) -> list[N
         cleaned = attributor.clean_name(text, entity=True)
         if cleaned:
             found.append(Name(cleaned, label))
+    cleaned_runs: dict[str, str | None] = {}  # a name recurs in an article: clean each run once
     for match in _CAPITALISED_RUN.finditer(body):
-        cleaned = attributor.clean_name(match.group(0))
-        if cleaned:
-            cleaned = attributor.strip_titles(cleaned)
-            if " " in cleaned:
-                found.append(Name(cleaned, "run"))
+        run = match.group(0)
+        if run not in cleaned_runs:
+            cleaned = attributor.clean_name(run)
+            cleaned_runs[run] = attributor.strip_titles(cleaned) if cleaned else None
+        cleaned = cleaned_runs[run]
+        if cleaned and " " in cleaned:
+            found.append(Name(cleaned, "run"))
     return found
 
 

@@ -323,25 +323,31 @@ def test_name_patterns_match_as_with_the_capital_inside_each_alternative(pieces)
 
 
 _ATTRIBUTION_PIECES = ["said", "Said", "told reporters", "told  reporters", "sagte", "fügte hinzu", "a déclaré", "dijo",
-                       "ha detto", "disse", "she", "He", "Ana Ruiz", "the mayor", ", who", ":", ",", " ", "\n", ".",
-                       "x", "resaid", "decision", "on", "went on", "-", "—", "—said", "_", "é", "’"]
+                       "ha detto", "disse", "she", "He", "SHE", "ſhe", "él", "Él", "sie", "il", "the", "help",
+                       "Ana Ruiz", "the mayor", ", who", ":", ",", ";", " ", "\n", ".", "—", "x", "resaid", "decision",
+                       "on", "went on", "-", "—said", "_", "é", "’"]
 # verbs opening with no word character, and short ones that end many words
-_ODD_LEXICON = AttributionLexicon({"en": {"verbs": ("—said", "on", "went on", "x_y", "sagte")}})
+_ODD_LEXICON = AttributionLexicon({"en": {"verbs": ("—said", "on", "went on", "x_y", "sagte"),
+                                          "pronouns": ("she", "-he", "on dit")}})
 
 
 @settings(max_examples=1000, deadline=None)
 @example(["Ana Ruiz", " ", "x", "—said"], "odd")
 @example(["Ana Ruiz", " ", "went on", " ", ":", " "], "odd")
 @example(["Ana Ruiz", " ", "told  reporters", ","], "en")
+@example([",", "ſhe", " ", "said"], "en")
+@example(["—", "-he", " ", "sagte"], "odd")
+@example(["said", " ", "she", "."], "en")
+@example(["-", "she", " ", "said"], "en")
 @given(st.lists(st.sampled_from(_ATTRIBUTION_PIECES), max_size=25),
        st.sampled_from(["en", "es", "fr", "de", "pt", "it", "und", "odd"]))
-def test_the_verb_ending_shortcut_never_changes_a_match(pieces, language):
-    from pipeline.quotes import _EndsWithVerb
+def test_the_attribution_shortcuts_never_change_a_match(pieces, language):
+    from pipeline.quotes import _EndsWithVerb, _NeedsPronoun
 
     text = "".join(pieces)
     rules = _ODD_LEXICON.rules("en") if language == "odd" else default_lexicon().rules(language)
-    shortcut = [p for _, p in rules.before if isinstance(p, _EndsWithVerb)]
-    assert shortcut
+    shortcut = [p for _, p in (*rules.before, *rules.after) if isinstance(p, (_EndsWithVerb, _NeedsPronoun))]
+    assert len(shortcut) == 6
     for pattern in shortcut:
         found, reference = pattern.search(text), pattern.pattern.search(text)
         assert (found and found.span()) == (reference and reference.span())
