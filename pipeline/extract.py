@@ -23,7 +23,7 @@ from pipeline.executor import map_shards
 from pipeline.io import shard_part_name, table_parts, write_parquet
 from pipeline.quotes import AttributionLexicon, find_quotes, load_attribution
 from pipeline.schema import ARTICLES, ENTITIES, QUOTES
-from pipeline.text import normalise_body, sha256_hex, word_count
+from pipeline.text import normalise_body, sha256_hex, word_counts
 
 STAGE = "extract"
 _LANGUAGE_SAMPLE_CHARS = 2000
@@ -82,7 +82,8 @@ def load_resources(lexicon_dir: Path) -> Resources:
 
 
 def article_row(document: dict, params: ExtractParams, resources: Resources) -> dict:
-    """One `articles` row (without split) from one clean document."""
+    """One `articles` row from one clean document, without split and word_count (`extract_articles`
+    counts the words of every body at once)."""
     paragraphs = list(document["paragraphs"] or [])
     body = "\n\n".join(paragraphs)
     language, language_score = detect_language(body, params.language_min_score)
@@ -104,7 +105,6 @@ def article_row(document: dict, params: ExtractParams, resources: Resources) -> 
         "language_score": language_score,
         "body": body,
         "paragraphs": paragraphs,
-        "word_count": word_count(body),
         "outlets": cited_outlets(body, resources.outlets, dateline),
         "content_sha256": sha256_hex(normalise_body(body)),
     }
@@ -141,7 +141,9 @@ def extract_articles(documents: pl.DataFrame, params: ExtractParams,
                          "start": e.start, "end": e.end} for e, c in zip(article_entities, canonical)]
         names = sorted({(c, e.label) for e, c in zip(article_entities, canonical)})
         quote_list += quote_rows(row, names, resources)
-    articles = pl.DataFrame(rows, schema=schema).sort("id")
+    articles = (pl.DataFrame(rows, schema=schema)
+                .with_columns(word_counts(pl.col("body")).cast(schema["word_count"]).alias("word_count"))
+                .sort("id"))
     quotes = pl.DataFrame(quote_list, schema={c.name: c.dtype for c in QUOTES.columns if c.name != "split"})
     entities = pl.DataFrame(entity_list, schema={c.name: c.dtype for c in ENTITIES.columns if c.name != "split"})
     return articles, quotes.sort("article_id", "index"), entities.sort("article_id", "start", "end")
