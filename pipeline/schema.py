@@ -56,8 +56,9 @@ class Table:
         """A frame with this table's columns and no rows."""
         return pl.DataFrame(schema=self.polars_schema)
 
-    def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Select this table's columns in order, cast to their dtypes, sorted by the key.
+    def conform(self, frame: pl.DataFrame, *, sort: bool = True) -> pl.DataFrame:
+        """Select this table's columns in order, cast to their dtypes, sorted by the key (unless
+        `sort=False`, for a frame its caller already put in key order).
 
         Raises KeyError naming a missing column.
         """
@@ -65,7 +66,7 @@ class Table:
         if missing:
             raise KeyError(f"{self.name}: missing columns {missing}")
         out = frame.select([pl.col(c.name).cast(c.dtype) for c in self.columns])
-        return out.sort(list(self.key), maintain_order=True) if out.height else out
+        return out.sort(list(self.key), maintain_order=True) if out.height and sort else out
 
 
 def _s(name: str, description: str, nullable: bool = False) -> Column:
