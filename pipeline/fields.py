@@ -382,7 +382,7 @@ class OutletGazetteer:
         # Names opening with a capital are found by one regex, which skips to capitals quickly;
         # the few others ("dpa", "taz") by substring search.
         capitalised = [n for n in self.names if n[:1].isupper()]
-        object.__setattr__(self, "_capitalised", re.compile("|".join(re.escape(n) for n in capitalised) or r"(?!)"))
+        object.__setattr__(self, "_capitalised", re.compile(_occurrence_pattern(capitalised)))
         object.__setattr__(self, "_lowercase", tuple(n for n in self.names if not n[:1].isupper()))
 
     def names_a_name(self, body: str) -> bool:
@@ -410,6 +410,28 @@ class OutletGazetteer:
             if name not in found:
                 found.append(name)
         return found
+
+
+def _occurrence_pattern(words: list[str]) -> str:
+    """A regex that finds an occurrence of any of `words`, written as a tree of shared prefixes
+    ("A(?:P|FP|ssociated Press)"): the regex engine tries alternatives one by one, and a tree
+    rules most out at their first character. Where a word ends, the longer words it begins are
+    left out (the shorter one occurs wherever they do): the pattern tells whether a word occurs,
+    not which."""
+    tree: dict = {}
+    for word in words:
+        node = tree
+        for character in word:
+            node = node.setdefault(character, {})
+        node[""] = {}
+
+    def branches(node: dict) -> str:
+        if "" in node:
+            return ""
+        options = [re.escape(character) + branches(child) for character, child in sorted(node.items())]
+        return options[0] if len(options) == 1 else "(?:" + "|".join(options) + ")"
+
+    return branches(tree) if tree else r"(?!)"
 
 
 def cited_outlets(body: str, gazetteer: OutletGazetteer, dateline: str | None = None) -> list[str]:

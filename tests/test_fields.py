@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -213,3 +214,21 @@ def test_a_date_needs_a_four_digit_year(pieces):
     text = "".join(pieces)
     if fields._YEAR.search(text) is None:  # parse_date's shortcut: none of its patterns can match
         assert not any(p.search(text) for p in (fields._ISO_DATE, *fields._TEXT_DATES, fields._NUMERIC_DATE))
+
+
+NAME_PIECES = ["Reuters", "Reu", "AP", "AFP", "A", "Associated Press", "Associated", "Le Monde", "BBC", "B", "dpa",
+               "taz", "x", " ", "(", "é", "Agence France-Presse", "Agence France"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(NAME_PIECES), max_size=12),
+       st.lists(st.sampled_from(["A", "AP", "AFP", "Reuters", "Reuters TV", "R", "Le Monde", "é", ""]), max_size=5))
+def test_the_name_tree_finds_an_occurrence_as_a_plain_alternation(pieces, words):
+    from pipeline import fields
+
+    text = "".join(pieces)
+    plain = re.compile("|".join(re.escape(w) for w in words) if words else r"(?!)")
+    assert (re.search(fields._occurrence_pattern(words), text) is None) is (plain.search(text) is None)
+    every_name = [n for n in OUTLETS.names if n[:1].isupper()]
+    assert (re.search(fields._occurrence_pattern(every_name), text) is None) is (
+        re.search("|".join(re.escape(n) for n in every_name), text) is None)
