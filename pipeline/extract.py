@@ -94,11 +94,11 @@ def load_resources(lexicon_dir: Path) -> Resources:
     return Resources(load_outlets(lexicon_dir), load_attribution(lexicon_dir))
 
 
-def article_row(document: dict, params: ExtractParams, resources: Resources) -> dict:
-    """One `articles` row from one clean document, without split and word_count (`extract_articles`
-    counts the words of every body at once)."""
-    paragraphs = list(document["paragraphs"] or [])
-    body = "\n\n".join(paragraphs)
+def article_row(document: dict, body: str, params: ExtractParams, resources: Resources) -> dict:
+    """The fields of one `articles` row that are computed per document, from one clean document
+    and its `body` (its paragraphs joined by blank lines), with `body` itself. `extract_articles`
+    adds paragraphs and word_count as columns (split is dedup's)."""
+    paragraphs = document["paragraphs"] or []
     language, language_score = detect_language(body, params.language_min_score)
     dateline = fields.dateline(document.get("dateline"), paragraphs[0] if paragraphs else "")
     return {
@@ -117,7 +117,6 @@ def article_row(document: dict, params: ExtractParams, resources: Resources) -> 
         "language": language,
         "language_score": language_score,
         "body": body,
-        "paragraphs": paragraphs,
         "outlets": cited_outlets(body, resources.outlets, dateline),
         "content_sha256": sha256_hex(normalise_body(body)),
     }
@@ -139,7 +138,11 @@ def extract_articles(documents: pl.DataFrame, params: ExtractParams,
     those that look like names); speakers are resolved against the article's entities and its runs
     of capitalised words."""
     schema = {c.name: c.dtype for c in ARTICLES.columns if c.name != "split"}
-    rows = [article_row(document, params, resources) for document in documents.iter_rows(named=True)]
+    paragraphs = (documents.get_column("paragraphs").cast(schema["paragraphs"])
+                  .fill_null(pl.lit([], dtype=schema["paragraphs"])))
+    bodies = paragraphs.list.join("\n\n")
+    rows = [article_row(document, body, params, resources)
+            for document, body in zip(documents.iter_rows(named=True), bodies.to_list())]
     languages = [r["language"] for r in rows]
     if params.ner:
         leading = {language: resources.attribution.leading_words(language) for language in sorted(set(languages))}
@@ -154,8 +157,12 @@ def extract_articles(documents: pl.DataFrame, params: ExtractParams,
                          "start": e.start, "end": e.end} for e, c in zip(article_entities, canonical)]
         names = sorted({(c, e.label) for e, c in zip(article_entities, canonical)})
         quote_list += quote_rows(row, names, resources)
-    articles = (pl.DataFrame(rows, schema=schema)
-                .with_columns(word_counts(pl.col("body")).cast(schema["word_count"]).alias("word_count"))
+    # the columns Polars already holds or counts are added as they are, not converted from Python
+    by_column = ("body", "paragraphs", "word_count")
+    articles = (pl.DataFrame(rows, schema={name: dtype for name, dtype in schema.items() if name not in by_column})
+                .with_columns(body=bodies, paragraphs=paragraphs,
+                              word_count=word_counts(bodies).cast(schema["word_count"]))
+                .select(list(schema))
                 .sort("id"))
     quotes = pl.DataFrame(quote_list, schema={c.name: c.dtype for c in QUOTES.columns if c.name != "split"})
     entities = pl.DataFrame(entity_list, schema={c.name: c.dtype for c in ENTITIES.columns if c.name != "split"})
