@@ -52,6 +52,7 @@ from typing import Iterable, Sequence
 MIN_QUOTE_WORDS = 5          # a quotation without an attached speech verb needs this many words
 TITLE_MAX_WORDS = 10         # a quoted run of this many capitalised words or fewer is a title
 PRONOUN_REACH_PARAGRAPHS = 3  # how far back a pronoun looks for the person it stands for
+ATTRIBUTIONS_REMEMBERED = 4096  # texts beside quotations whose attribution each Attributor keeps
 # The lexicons shipped with the project; the extract stage passes its own `lexicon_dir`.
 DEFAULT_LEXICONS = Path(__file__).resolve().parents[1] / "schemas" / "lexicons"
 
@@ -262,6 +263,10 @@ class Attributor:
             ("pronoun_near", _NeedsPronoun(rf"(?:^|[\s,;])(?i:{pronoun}\s+{aux}{verb})[^{_MARKS}]*$", pronoun_word)),
             ("source", re.compile(rf"(?i:\b(?:{sources}))\s+(?:(?i:{_DESCRIPTION}),\s+)??{name}")),
         ]
+        # The text on either side of a quotation recurs ("she said.", ".", a sentence that opens
+        # several quotations): each side's answer for a text is remembered, a bounded number of them.
+        self._match_after = lru_cache(maxsize=ATTRIBUTIONS_REMEMBERED)(lambda text: self._match(self.after, text))
+        self._match_before = lru_cache(maxsize=ATTRIBUTIONS_REMEMBERED)(lambda text: self._match(self.before, text))
 
     def attribute(self, before: str, after: str, partial: bool) -> Attribution:
         """The attribution of a quotation from its sentence: `before` the opening mark and
@@ -270,8 +275,8 @@ class Attributor:
         after, before = after[:300], before[-400:]
         # the second side is searched only when the first finds nothing
         if partial:
-            return self._match(self.before, before) or self._match(self.after, after) or Attribution()
-        return self._match(self.after, after) or self._match(self.before, before) or Attribution()
+            return self._match_before(before) or self._match_after(after) or Attribution()
+        return self._match_after(after) or self._match_before(before) or Attribution()
 
     def _match(self, patterns, text: str) -> Attribution | None:
         for kind, pattern in patterns:
