@@ -53,6 +53,7 @@ MIN_QUOTE_WORDS = 5          # a quotation without an attached speech verb needs
 TITLE_MAX_WORDS = 10         # a quoted run of this many capitalised words or fewer is a title
 PRONOUN_REACH_PARAGRAPHS = 3  # how far back a pronoun looks for the person it stands for
 ATTRIBUTIONS_REMEMBERED = 4096  # texts beside quotations whose attribution each Attributor keeps
+NAMES_REMEMBERED = 16384  # runs of capitalised words whose cleaned name each Attributor keeps
 # The lexicons shipped with the project; the extract stage passes its own `lexicon_dir`.
 DEFAULT_LEXICONS = Path(__file__).resolve().parents[1] / "schemas" / "lexicons"
 
@@ -267,6 +268,8 @@ class Attributor:
         # several quotations): each side's answer for a text is remembered, a bounded number of them.
         self._match_after = lru_cache(maxsize=ATTRIBUTIONS_REMEMBERED)(lambda text: self._match(self.after, text))
         self._match_before = lru_cache(maxsize=ATTRIBUTIONS_REMEMBERED)(lambda text: self._match(self.before, text))
+        # names recur within an article and across articles: each run's name is remembered too
+        self.run_name = lru_cache(maxsize=NAMES_REMEMBERED)(self._run_name)
 
     def attribute(self, before: str, after: str, partial: bool) -> Attribution:
         """The attribution of a quotation from its sentence: `before` the opening mark and
@@ -320,6 +323,12 @@ class Attributor:
         if text.endswith(("’s", "'s")) or not text[:1].isupper() or folded in _WEEKDAYS_AND_MONTHS:
             return None
         return text
+
+    def _run_name(self, run: str) -> str | None:
+        """The name a run of capitalised words stands for (`clean_name`, then `strip_titles`), or
+        None when it is no name."""
+        cleaned = self.clean_name(run)
+        return self.strip_titles(cleaned) if cleaned else None
 
     def strip_titles(self, name: str) -> str:
         """`name` after the last title among its leading words ("Defense Secretary Lloyd Austin"
@@ -539,13 +548,8 @@ def _article_names(names: Sequence, body: str, attributor: Attributor) -> list[N
         cleaned = attributor.clean_name(text, entity=True)
         if cleaned:
             found.append(Name(cleaned, label))
-    cleaned_runs: dict[str, str | None] = {}  # a name recurs in an article: clean each run once
     for match in _CAPITALISED_RUN.finditer(body):
-        run = match.group(0)
-        if run not in cleaned_runs:
-            cleaned = attributor.clean_name(run)
-            cleaned_runs[run] = attributor.strip_titles(cleaned) if cleaned else None
-        cleaned = cleaned_runs[run]
+        cleaned = attributor.run_name(match.group(0))
         if cleaned and " " in cleaned:
             found.append(Name(cleaned, "run"))
     return found
@@ -662,6 +666,7 @@ def find_quotes(body: str, language: str = "en", names: Sequence = (),
         return bisect.bisect_right(paragraph_starts, offset) - 1
 
     mentions = _person_mentions(body, known, [(c.opened, c.closed) for c in chains])
+    resolved: dict[str | None, str | None] = {}  # a speaker is often quoted more than once
     quotes: list[Quote] = []
     previous: tuple[str | None, int] | None = None  # (speaker, paragraph where it closed)
     for chain in chains:
@@ -675,7 +680,9 @@ def find_quotes(body: str, language: str = "en", names: Sequence = (),
         attribution = attributor.attribute(before, after, partial)
         if not is_quotation(text, attribution.direct):
             continue
-        speaker = resolve(attribution.name, known, attributor)
+        if attribution.name not in resolved:
+            resolved[attribution.name] = resolve(attribution.name, known, attributor)
+        speaker = resolved[attribution.name]
         first_paragraph = paragraph_of(chain.opened)
         if attribution.pronoun:
             speaker = _last_person(mentions, chain.opened, paragraph_of, first_paragraph)
