@@ -94,10 +94,12 @@ def load_resources(lexicon_dir: Path) -> Resources:
     return Resources(load_outlets(lexicon_dir), load_attribution(lexicon_dir))
 
 
-def article_row(document: dict, body: str, params: ExtractParams, resources: Resources) -> dict:
+def article_row(document: dict, body: str, names_an_outlet: bool, params: ExtractParams,
+                resources: Resources) -> dict:
     """The fields of one `articles` row that are computed per document, from one clean document
-    and its `body` (its paragraphs joined by blank lines), with `body` itself. `extract_articles`
-    adds paragraphs and word_count as columns (split is dedup's)."""
+    and its `body` (its paragraphs joined by blank lines), with `body` itself; `names_an_outlet`
+    is whether the body holds a name of the outlet gazetteer. `extract_articles` adds paragraphs
+    and word_count as columns (split is dedup's)."""
     paragraphs = document["paragraphs"] or []
     language, language_score = detect_language(body, params.language_min_score)
     dateline = fields.dateline(document.get("dateline"), paragraphs[0] if paragraphs else "")
@@ -117,7 +119,7 @@ def article_row(document: dict, body: str, params: ExtractParams, resources: Res
         "language": language,
         "language_score": language_score,
         "body": body,
-        "outlets": cited_outlets(body, resources.outlets, dateline),
+        "outlets": cited_outlets(body, resources.outlets, dateline, names_an_outlet),
         "content_sha256": sha256_hex(normalise_body(body)),
     }
 
@@ -141,8 +143,9 @@ def extract_articles(documents: pl.DataFrame, params: ExtractParams,
     paragraphs = (documents.get_column("paragraphs").cast(schema["paragraphs"])
                   .fill_null(pl.lit([], dtype=schema["paragraphs"])))
     bodies = paragraphs.list.join("\n\n")
-    rows = [article_row(document, body, params, resources)
-            for document, body in zip(documents.iter_rows(named=True), bodies.to_list())]
+    rows = [article_row(document, body, names_an_outlet, params, resources)
+            for document, body, names_an_outlet in zip(documents.iter_rows(named=True), bodies.to_list(),
+                                                       resources.outlets.name_names(bodies).to_list())]
     languages = [r["language"] for r in rows]
     if params.ner:
         leading = {language: resources.attribution.leading_words(language) for language in sorted(set(languages))}

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import polars as pl
+
 MONTHS = {
     # en
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
@@ -389,6 +391,10 @@ class OutletGazetteer:
         """Whether some name of the gazetteer occurs in `body` as written (case-sensitive)."""
         return self._capitalised.search(body) is not None or any(n in body for n in self._lowercase)
 
+    def name_names(self, bodies: pl.Series) -> pl.Series:
+        """`names_a_name` of each of `bodies`, in one Polars pass over them all."""
+        return bodies.str.contains_any(list(self.names))
+
     def canonical(self, text: str) -> str | None:
         """The gazetteer's spelling of `text` ("the BBC" -> "BBC"), or None when it is no outlet."""
         folded = " ".join(text.split()).casefold()
@@ -400,10 +406,10 @@ class OutletGazetteer:
     def is_outlet(self, text: str) -> bool:
         return self.canonical(text) is not None
 
-    def cited(self, body: str) -> list[str]:
+    def cited(self, body: str, names_a_name: bool | None = None) -> list[str]:
         """See `cited_outlets`."""
         found: list[str] = []
-        if not self.names_a_name(body):
+        if not (self.names_a_name(body) if names_a_name is None else names_a_name):
             return found
         for match in self._cited.finditer(body):
             name = self._exact[(match["a"] or match["b"] or match["c"] or match["d"]).casefold()]
@@ -434,7 +440,8 @@ def _occurrence_pattern(words: list[str]) -> str:
     return branches(tree) if tree else r"(?!)"
 
 
-def cited_outlets(body: str, gazetteer: OutletGazetteer, dateline: str | None = None) -> list[str]:
+def cited_outlets(body: str, gazetteer: OutletGazetteer, dateline: str | None = None,
+                  names_a_name: bool | None = None) -> list[str]:
     """Outlets of `gazetteer` that `body` names as a source, in order of first citation, each once.
 
     A citation is a pattern around a gazetteer name: "told Reuters", "according to Le Monde",
@@ -443,6 +450,8 @@ def cited_outlets(body: str, gazetteer: OutletGazetteer, dateline: str | None = 
     citation. Names are matched with their gazetteer capitalisation, so "ap" or "abc" in running
     text never match. The agency of the article's `dateline` ("MADRID (EFE)", also in capitals:
     "(EUROPA PRESS)") comes first. Each outlet is reported under the first name of its lexicon line.
+    `names_a_name` is whether `body` holds a gazetteer name at all, when the caller knows it
+    (`OutletGazetteer.name_names` over many bodies); else it is looked up.
     """
     found: list[str] = []
     agency = re.search(r"\(([^()]+)\)\s*$", dateline or "")
@@ -450,7 +459,7 @@ def cited_outlets(body: str, gazetteer: OutletGazetteer, dateline: str | None = 
         name = gazetteer.canonical(agency.group(1))
         if name:
             found.append(name)
-    for name in gazetteer.cited(body):
+    for name in gazetteer.cited(body, names_a_name):
         if name not in found:
             found.append(name)
     return found

@@ -3,6 +3,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -232,3 +233,11 @@ def test_the_name_tree_finds_an_occurrence_as_a_plain_alternation(pieces, words)
     every_name = [n for n in OUTLETS.names if n[:1].isupper()]
     assert (re.search(fields._occurrence_pattern(every_name), text) is None) is (
         re.search("|".join(re.escape(n) for n in every_name), text) is None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(NAME_PIECES + ["REUTERS", "Dpa", "bbc"]), max_size=10).map("".join),
+                max_size=6))
+def test_polars_finds_the_gazetteer_names_names_a_name_finds(bodies):
+    found = OUTLETS.name_names(pl.Series(bodies, dtype=pl.String)).to_list()
+    assert found == [OUTLETS.names_a_name(body) for body in bodies]
