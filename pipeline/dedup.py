@@ -20,7 +20,8 @@ and one `duplicates` table (article_id, source_path, duplicate_of, kind, similar
    bands of `rows` values; a pair of Jaccard s shares a band with probability
    1 - (1 - s^rows)^bands, an S-curve whose steepest point is near (1/bands)^(1/rows).
    Candidates come from grouping each band's hashes in Polars (never all pairs; buckets are
-   capped, see `candidate_pairs`), are pre-filtered on the signature estimate and then checked
+   capped, see `bucket_pairs`), are pre-filtered band by band on the signature estimate (so
+   memory holds the likely pairs, not every candidate, see `likely_pairs`) and then checked
    on the **exact** Jaccard of the two shingle sets (32-bit shingle hashes): a pair is a near duplicate when it is at least
    `dedup.threshold`. Clusters are the connected components of the verified pairs.
 3. **Canonical** (deterministic): earliest `published_at` (unknown dates last), then the longest
@@ -258,37 +259,42 @@ def estimated_jaccard(sketches: np.ndarray, left: np.ndarray, right: np.ndarray)
 
 # --- candidate pairs, verification, clusters --------------------------------------------------
 
-def candidate_pairs(bands: pl.DataFrame) -> pl.DataFrame:
-    """Pairs of rows that share the hash of at least one band: columns left < right (UInt32),
-    unique, sorted. Reads the `band_*` columns (row i of the frame is item i); see
-    `candidate_pairs_by_band`."""
-    return candidate_pairs_by_band(bands[name].to_numpy() for name in bands.columns if name.startswith("band_"))
+def likely_pairs(bands: Iterable[np.ndarray], sketches: np.ndarray, threshold: float) -> tuple[pl.DataFrame, int]:
+    """The candidate pairs whose signature estimate is at least threshold - ESTIMATE_MARGIN (the
+    cheap filter before the exact check), and how many candidates the bands proposed.
 
-
-def candidate_pairs_by_band(bands: Iterable[np.ndarray]) -> pl.DataFrame:
-    """`candidate_pairs` over band hash arrays given one band at a time (uint64, item i at i).
-
-    Each band is handled on its own in Polars (hashes seen once are dropped, the rest grouped),
-    so memory holds one band and no all-pairs product is formed. A bucket of n items yields all
-    its n(n-1)/2 pairs when n <= MAX_BUCKET + 1; a larger bucket pairs each member only with the
-    bucket's first MAX_BUCKET members (smallest rows), at most MAX_BUCKET * n pairs: large
-    clusters stay connected through those heads, and a degenerate bucket (thousands of bodies
-    sharing a template) costs linear, not quadratic, work."""
+    Reads band hash arrays one band at a time (uint64, item i at i) and the b-bit sketches of
+    every item. Each band's candidates (`bucket_pairs`) are estimated and filtered at once, so
+    memory holds one band's candidates and the likely pairs: a corpus of many loosely similar
+    stories (one topic, one template) can propose far more candidates than there are articles.
+    Returns (pairs: columns left < right, UInt32, unique, sorted; candidates counted once per band
+    that proposes them)."""
     collected: list[np.ndarray] = []
-    pending = 0
+    pending = proposed = 0
     for hashes in bands:
-        keys = _bucket_pairs(np.asarray(hashes, dtype=np.uint64))
+        keys = bucket_pairs(np.asarray(hashes, dtype=np.uint64))
+        proposed += len(keys)
+        if len(keys) == 0:
+            continue
+        left, right = (keys >> _U64(32)).astype(np.int64), (keys & _MASK32).astype(np.int64)
+        keys = keys[estimated_jaccard(sketches, left, right) >= threshold - ESTIMATE_MARGIN]
         collected.append(keys)
         pending += len(keys)
         if pending > PAIR_COMPACT:
             collected = [np.unique(np.concatenate(collected))]
             pending = len(collected[0])
     keys = np.unique(np.concatenate(collected)) if collected else np.zeros(0, dtype=np.uint64)
-    return pl.DataFrame({"left": (keys >> _U64(32)).astype(np.uint32), "right": (keys & _MASK32).astype(np.uint32)})
+    pairs = pl.DataFrame({"left": (keys >> _U64(32)).astype(np.uint32), "right": (keys & _MASK32).astype(np.uint32)})
+    return pairs, proposed
 
 
-def _bucket_pairs(hashes: np.ndarray) -> np.ndarray:
-    """Pairs (as left << 32 | right) of the items of one band that share a hash, capped."""
+def bucket_pairs(hashes: np.ndarray) -> np.ndarray:
+    """Pairs (as left << 32 | right, left < right) of the items of one band that share a hash.
+
+    A bucket of n items yields all its n(n-1)/2 pairs when n <= MAX_BUCKET + 1; a larger bucket
+    pairs each member only with the bucket's first MAX_BUCKET members (smallest rows), at most
+    MAX_BUCKET * n pairs: large clusters stay connected through those heads, and a degenerate
+    bucket (thousands of bodies sharing a template) costs linear, not quadratic, work."""
     if len(hashes) < 2:
         return np.zeros(0, dtype=np.uint64)
     shared = (pl.DataFrame({"row": np.arange(len(hashes), dtype=np.uint32), "hash": hashes})
@@ -370,15 +376,6 @@ def exact_jaccard(pairs: pl.DataFrame, sets: ShingleSets) -> np.ndarray:
         common[first:last] = np.bincount(hits.astype(np.int64), minlength=last - first)
     union = size_l + size_r - common
     return np.where(union > 0, common / np.maximum(union, 1), 0.0)
-
-
-def likely_pairs(pairs: pl.DataFrame, sketches: np.ndarray, threshold: float) -> pl.DataFrame:
-    """The candidate pairs (left, right) whose signature estimate is at least
-    threshold - ESTIMATE_MARGIN: the cheap filter before the exact check."""
-    if pairs.height == 0:
-        return pairs
-    estimate = estimated_jaccard(sketches, pairs["left"].to_numpy(), pairs["right"].to_numpy())
-    return pairs.filter(pl.Series(estimate >= threshold - ESTIMATE_MARGIN))
 
 
 def verify_pairs(pairs: pl.DataFrame, shingle_sets: ShingleSets, threshold: float) -> pl.DataFrame:
@@ -513,8 +510,8 @@ def plan(keys: pl.DataFrame, store: SignatureStore | None, params: DedupParams,
     Reads keys (id, published_at, word_count, content_sha256; row i is article i) and the MinHash
     data of the representatives from `store` (None: exact duplicates only). Returns (assignment,
     counts): assignment has id, canonical, kind (canonical | exact | near), similarity and split,
-    one row per article, sorted by id; counts has candidate_pairs, likely_pairs and
-    verified_pairs. `timings`, when given, receives the seconds spent per step (for benchmarks;
+    one row per article, sorted by id; counts has band_candidates (pairs the LSH bands proposed,
+    once per band), likely_pairs and verified_pairs. `timings`, when given, receives the seconds spent per step (for benchmarks;
     never written to outputs).
     """
     clock = _Clock(timings)
@@ -522,25 +519,19 @@ def plan(keys: pl.DataFrame, store: SignatureStore | None, params: DedupParams,
         pl.col("row").cast(pl.Int64))
     groups = exact_groups(keys)
     rep_rows = np.sort(groups["rep"].to_numpy())
-    counts = {"candidate_pairs": 0, "likely_pairs": 0, "verified_pairs": 0}
+    counts = {"band_candidates": 0, "likely_pairs": 0, "verified_pairs": 0}
     near = pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32, "similarity": pl.Float64})
     sets = ShingleSets(np.zeros(len(rep_rows) + 1, dtype=np.int64), np.zeros(0, dtype=np.uint32))
     clock.lap("exact_groups")
     if store is not None and len(rep_rows) > 1:
-        candidates = candidate_pairs_by_band(store.band_hashes())
+        likely, proposed = likely_pairs(store.band_hashes(), store.sketches(np.arange(len(rep_rows))),
+                                        params.threshold)
         clock.lap("bucketing")
-        seen = np.unique(np.concatenate([candidates["left"].to_numpy(), candidates["right"].to_numpy()]))
-        likely = likely_pairs(
-            candidates.with_columns(pl.Series("left", np.searchsorted(seen, candidates["left"].to_numpy()), pl.UInt32),
-                                    pl.Series("right", np.searchsorted(seen, candidates["right"].to_numpy()), pl.UInt32)),
-            store.sketches(seen), params.threshold)
-        likely = likely.with_columns(pl.Series("left", seen[likely["left"].to_numpy()], pl.UInt32),
-                                     pl.Series("right", seen[likely["right"].to_numpy()], pl.UInt32))
         involved = np.unique(np.concatenate([likely["left"].to_numpy(), likely["right"].to_numpy()]))
         if len(involved):
             sets = store.shingle_sets(involved)
         near = verify_pairs(likely, sets, params.threshold)
-        counts.update(candidate_pairs=candidates.height, likely_pairs=likely.height, verified_pairs=near.height)
+        counts.update(band_candidates=proposed, likely_pairs=likely.height, verified_pairs=near.height)
         clock.lap("verification")
     components = clusters(near, len(rep_rows))
     position = pl.DataFrame({"rep": rep_rows, "position": np.arange(len(rep_rows), dtype=np.int64),

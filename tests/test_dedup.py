@@ -92,22 +92,33 @@ PINNED_SIGNATURE = "7486a9f0711f9348"   # Polars 2.1.0
 
 # --- candidate pairs, exact check, clusters ---------------------------------------------------
 
+def pairs_of(keys: np.ndarray) -> list[tuple[int, int]]:
+    return [(int(k >> np.uint64(32)), int(k & np.uint64(0xFFFFFFFF))) for k in keys]
+
+
 def test_candidate_pairs_come_from_shared_buckets_and_big_buckets_are_capped():
     big = dedup.MAX_BUCKET * 3
     hashes = np.concatenate([np.full(big, 7), [1, 1, 1], [2], [3]]).astype(np.uint64)
-    pairs = dedup.candidate_pairs(pl.DataFrame({"band_00": hashes}))
+    pairs = pairs_of(dedup.bucket_pairs(hashes))
     heads = dedup.MAX_BUCKET
     expected_big = sum(big - 1 - h for h in range(heads))     # each member with the first 32 before it
-    assert pairs.height == expected_big + 3
-    assert pairs.filter(pl.col("left") >= big).rows() == [(big, big + 1), (big, big + 2), (big + 1, big + 2)]
-    assert (pairs["left"] < pairs["right"]).all()
-    assert dedup.clusters(pairs, len(hashes))["cluster"].to_list()[:big] == [0] * big
+    assert len(pairs) == expected_big + 3
+    assert sorted(p for p in pairs if p[0] >= big) == [(big, big + 1), (big, big + 2), (big + 1, big + 2)]
+    assert all(left < right for left, right in pairs)
+    frame = pl.DataFrame(pairs, schema={"left": pl.UInt32, "right": pl.UInt32}, orient="row")
+    assert dedup.clusters(frame, len(hashes))["cluster"].to_list()[:big] == [0] * big
 
 
-def test_candidate_pairs_are_unique_across_bands():
-    bands = pl.DataFrame({"band_00": np.array([5, 5, 6], dtype=np.uint64),
-                          "band_01": np.array([9, 9, 9], dtype=np.uint64)})
-    assert dedup.candidate_pairs(bands).rows() == [(0, 1), (0, 2), (1, 2)]
+def test_likely_pairs_are_unique_across_bands_and_filtered_band_by_band_on_the_estimate():
+    bands = [np.array([5, 5, 6, 6], dtype=np.uint64), np.array([9, 9, 9, 4], dtype=np.uint64)]
+    sketches = np.array([[1] * 128, [1] * 128, [1] * 64 + [2] * 64, [3] * 128], dtype=np.uint16)
+    pairs, proposed = dedup.likely_pairs(bands, sketches, threshold=0.5)
+    # band 0 proposes (0, 1) and (2, 3), band 1 (0, 1), (0, 2) and (1, 2): five in all; (2, 3)
+    # shares no sketch value, (0, 2) and (1, 2) half of them (estimate ~0.5 >= 0.5 - margin)
+    assert proposed == 5
+    assert pairs.rows() == [(0, 1), (0, 2), (1, 2)]
+    assert dedup.likely_pairs(bands, sketches, threshold=0.9)[0].rows() == [(0, 1)]
+    assert dedup.likely_pairs([], sketches, threshold=0.5)[0].height == 0
 
 
 def shingle_sets_of(frame: pl.DataFrame, count: int) -> dedup.ShingleSets:
