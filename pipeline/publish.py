@@ -60,7 +60,7 @@ VIEWS = {
 
 
 # Rows routed to output files are held in memory up to this size, then spilled to disk.
-SPILL_BYTES = 256 * 1024 * 1024
+SPILL_BYTES = 64 * 1024 * 1024
 
 
 def split_names(params: Params) -> list[str]:
@@ -176,17 +176,23 @@ def write_tables(validate_dir: Path, out: Path, params: Params) -> dict[str, dic
     return layout
 
 
-# Text columns nothing but the Parquet files needs (the card, plots, build facts and release index
-# read the others): most of a corpus's bytes, so `summary_tables` leaves them on disk.
-TEXT_COLUMNS = {"articles": ("body", "paragraphs"), "quotes": ("text",), "entities": ("text",),
-                "removed_lines": ("text",)}
+# The article columns nothing but the Parquet files needs: most of a corpus's bytes.
+ARTICLE_TEXT_COLUMNS = ("body", "paragraphs")
 
 
 def summary_tables(validate_dir: Path) -> dict[str, pl.DataFrame]:
-    """Every validated table without its TEXT_COLUMNS, for the card, plots and release index."""
-    return {name: read_table(validate_dir, name,
-                             [c for c in TABLES[name].names if c not in TEXT_COLUMNS.get(name, ())])
-            for name in CONFIG_ORDER}
+    """What the card, plots, build facts and release index read: `articles` without its text
+    columns, `duplicates`, `rejects`, and `removed_lines_by_reason` (reason, lines). The text,
+    quotes, entities and removed lines themselves stay on disk (at 1M articles the removed lines
+    alone are 8M rows)."""
+    tables = {name: read_table(validate_dir, name, [c for c in TABLES[name].names if c not in ARTICLE_TEXT_COLUMNS])
+              for name in ("articles", "duplicates", "rejects")}
+    removed = table_parts(validate_dir, "removed_lines")
+    if not removed:
+        raise FileNotFoundError(f"{Path(validate_dir) / 'removed_lines'}: no shard files (did the previous stage run?)")
+    tables["removed_lines_by_reason"] = (pl.scan_parquet(removed).group_by("reason")
+                                         .agg(pl.len().cast(pl.Int64).alias("lines")).collect())
+    return tables
 
 
 def card_header(layout: dict[str, dict[str, dict]], params: Params, languages: list[str]) -> dict:
@@ -392,7 +398,8 @@ def card_text(header: dict, tables: dict[str, pl.DataFrame], layout: dict, param
         table_or_none(_counts_by(rejects, ["stage", "reason"], "inputs"), ("stage", "reason", "inputs")),
         "### Removed lines by reason\n",
         "Lines the clean stage removed from published articles (the `removed_lines` config lists each).\n",
-        table_or_none(_counts_by(tables["removed_lines"], ["reason"], "lines"), ("reason", "lines")),
+        table_or_none(tables["removed_lines_by_reason"].sort(["lines", "reason"], descending=[True, False]).rows(),
+                      ("reason", "lines")),
         "## Usage\n",
         "```python\nfrom datasets import load_dataset\n\n"
         'articles = load_dataset("<this folder or hub id>", "articles")  # train/validation/test\n'
@@ -574,7 +581,6 @@ def run(validate_dir: Path, out_dir: Path, params: Params, metrics_path: Path | 
     nothing changes there (`unchanged` in the returned dict, not in the metrics file, which only
     describes the release); ReleaseConflict when it holds it with other content.
     """
-    tables = summary_tables(validate_dir)
     validation = {}
     if validation_metrics is not None and Path(validation_metrics).is_file():
         validation = json.loads(Path(validation_metrics).read_text(encoding="utf-8"))
@@ -582,6 +588,7 @@ def run(validate_dir: Path, out_dir: Path, params: Params, metrics_path: Path | 
     build_dir = fresh_dir(out_dir)
     try:
         layout = write_tables(validate_dir, build_dir, params)
+        tables = summary_tables(validate_dir)  # read after the Parquet is written: the two peaks do not add up
         build = build_info(tables, params, Path(__file__).resolve().parents[1], validation, ingest_dir)
         languages = sorted(set(tables["articles"]["language"].to_list()) - {"und"})
         header = card_header(layout, params, languages)
