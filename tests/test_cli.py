@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -45,3 +46,16 @@ def test_an_output_inside_the_input_is_refused(tmp_path):
     result = pipeline_cli("run", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "in" / "out"))
     assert result.returncode == 2
     assert "is inside the input folder" in result.stderr
+
+
+def test_an_unfit_dataset_stops_run_with_exit_1_and_one_line(tmp_path):
+    """validate raises in its own stage process; the error reaches `run` as the same one line."""
+    from tests.conftest import SAMPLE_DIR
+
+    result = pipeline_cli("run", "--input", str(SAMPLE_DIR), "--output", str(tmp_path / "out"),
+                          "--set", "validate.min_articles=100000", "--set", f"paths.cache={tmp_path / 'cache'}")
+    assert result.returncode == 1
+    assert re.fullmatch(r"error: the dataset is unfit: \d+ articles published, fewer than "
+                        r"validate.min_articles=100000", result.stderr.strip().splitlines()[-1])
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
