@@ -35,7 +35,7 @@ from pipeline.fields import MONTHS, US_GENERIC_ZONES, ZONES
 from pipeline.io import shard_part_name, table_parts, write_parquet
 from pipeline.reasons import RejectReason, RemovalReason
 from pipeline.schema import REJECTS, REMOVED_LINES
-from pipeline.text import fold_for_compare, word_count
+from pipeline.text import casefolded_words, fold_for_compare, word_count
 
 STAGE = "clean"
 # trafilatura logs a warning for every page it finds no main text in; the fallback handles those
@@ -62,7 +62,6 @@ _CAPTION = re.compile(r"^((photo|image|picture|foto|imagen|credit|crédit|bild)\
                       r".{0,200}\((photo|image|foto)( by|:)? .{0,80}\)|"
                       r".{0,250}\b(getty images|shutterstock|istock(photo)?|alamy)\b.{0,40}|"
                       r"(in this|this)\b.{0,60}?\b(file )?(photo|photograph|image|picture)\b.{0,250})$", re.IGNORECASE)
-_WORD_RE = re.compile(r"\w+")
 
 
 # Calls to subscribe, legal notices and the like are boilerplate wherever they sit in a short line;
@@ -347,21 +346,9 @@ MIN_STOP_COVERAGE = 0.05
 _TERMINAL = re.compile(r"[.!?…\"'\u201d\u2019»)\u3002\uff01\uff1f\u300d\u300f]$")
 
 
-def line_tokens(line: str) -> list[str]:
-    """The casefolded word tokens of a line (each token casefolded on its own: casefolding a
-    whole non-ASCII line can split a token, "İ" becomes "i" and a combining dot)."""
-    if line.isascii():
-        return line.lower().translate(_ASCII_NON_WORD_TO_SPACE).split()
-    return [t.casefold() for t in _WORD_RE.findall(line)]
-
-
-# ASCII word characters are letters, digits and "_" (as `\w` on ASCII text)
-_ASCII_NON_WORD_TO_SPACE = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
-
-
 def document_stopwords(tokens_per_line: list[list[str]], lexicon: Lexicon) -> frozenset[str] | None:
     """The stop-word list of the language whose stop words cover most of the casefolded tokens
-    (one list per line, see `line_tokens`), or None when no list covers at least
+    (one list per line, see `casefolded_words`), or None when no list covers at least
     MIN_STOP_COVERAGE of them (a language without a list)."""
     counts = Counter(itertools.chain.from_iterable(tokens_per_line))
     total = sum(counts.values())
@@ -432,7 +419,7 @@ def repeats_itself(tokens: list[str]) -> bool:
 
 def line_class(line: str, tokens: list[str], stopwords: frozenset[str] | None) -> str:
     """'good', 'neutral', 'weak', 'short' or 'bad' for one line and its casefolded tokens
-    (`line_tokens`), from its own features only.
+    (`casefolded_words`), from its own features only.
 
     'weak' is a sentence-like line with few stop words (names, numbers): prose only when a page
     has nothing better. Without a stop-word list (`None`), length and final punctuation decide."""
@@ -503,7 +490,7 @@ def rule_main_text(lines: list[str], lexicon: Lexicon) -> tuple[list[str], list[
     """(classes, keep) by the transparent rules: classify, settle by context, then keep the run of
     good lines with the most text (runs are split by MAX_GAP bad lines or more) and any other
     run at least RUN_SHARE of its size."""
-    tokens = [line_tokens(line) for line in lines]
+    tokens = [casefolded_words(line) for line in lines]
     stopwords = document_stopwords(tokens, lexicon)
     classes = [line_class(line, line_words, stopwords) for line, line_words in zip(lines, tokens)]
     rows = [i for i, c in enumerate(classes) if c != "code"]

@@ -23,6 +23,8 @@ _QUOTE_TRANSLATION = str.maketrans({
 _ALNUM_RUN = re.compile(r"[^\W_]+", re.UNICODE)
 # str.translate of ASCII text into ASCII is a fast path in CPython; splitting then does the rest
 _ASCII_NON_ALNUM_TO_SPACE = {c: " " for c in range(128) if not chr(c).isalnum()}
+# ASCII word characters are letters, digits and "_" (`\w` on ASCII text)
+_ASCII_NON_WORD_TO_SPACE = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")}
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -64,6 +66,14 @@ def short_id(*parts: str) -> str:
 def words(text: str) -> list[str]:
     """The word tokens (runs of word characters) of `text`."""
     return _WORD.findall(text)
+
+
+def casefolded_words(text: str) -> list[str]:
+    """The word tokens of `text`, each casefolded (on its own: casefolding a whole non-ASCII text
+    can split a token, "İ" becomes "i" and a combining dot)."""
+    if text.isascii():
+        return text.lower().translate(_ASCII_NON_WORD_TO_SPACE).split()
+    return [t.casefold() for t in _WORD.findall(text)]
 
 
 def word_count(text: str) -> int:

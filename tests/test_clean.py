@@ -9,7 +9,7 @@ from pipeline import clean, ingest
 from pipeline.clean import clean_html, clean_text, load_lexicon, repair
 from pipeline.config import CleanParams, load_params
 from pipeline.io import read_table
-from pipeline.text import words
+from pipeline.text import casefolded_words, words
 from tests.conftest import REPO, SEED_DIR, needs
 
 LEXICON = load_lexicon(REPO / "schemas" / "lexicons")
@@ -278,7 +278,7 @@ def test_glued_menus_are_bad(line):
 def test_lines_that_repeat_themselves_are_widgets():
     teaser = "Disney+ will offer original aspect ratios in early 2020 for The Simpsons"
     widget = f"Company Town {teaser} Company Town {teaser}"
-    assert clean.line_class(widget, clean.line_tokens(widget), LEXICON.stopwords["en"]) == "bad"
+    assert clean.line_class(widget, casefolded_words(widget), LEXICON.stopwords["en"]) == "bad"
     assert not clean.repeats_itself(words(PROSE[0]))
 
 
@@ -382,13 +382,6 @@ def test_the_year_pattern_is_a_four_digit_number_standing_alone(line):
 @given(SHORTCUT_TEXT)
 def test_the_link_mark_search_never_changes_the_answer(line):
     assert clean.is_linkish(line) is (40 * len(clean._LINKISH.findall(line)) > len(line))
-
-
-@given(SHORTCUT_TEXT)
-def test_line_tokens_are_the_casefolded_word_tokens(line):
-    import re
-
-    assert clean.line_tokens(line) == [t.casefold() for t in re.findall(r"\w+", line)]
 
 
 def test_word_counting_stops_once_an_article_is_long_enough():

@@ -5,7 +5,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.text import fold_for_compare, fold_quotes, word_count, word_counts
+from pipeline.text import casefolded_words, fold_for_compare, fold_quotes, word_count, word_counts
 
 PIECES = st.lists(st.one_of(st.sampled_from(["`", "'", "_", "Biden", "‘X’", "\u200b", "\u00a0", "—", "ﬁ", "Ⅻ",
                                              "İ", "ß", "  ", "\n", "12", "é", "e\u0301"]),
@@ -44,3 +44,12 @@ WORD_PIECES = st.lists(st.one_of(st.sampled_from(["e\u0301", "\u0301", "²", "½
 def test_polars_counts_the_words_word_count_counts(texts):
     counted = pl.DataFrame({"text": texts}, schema={"text": pl.String}).select(word_counts(pl.col("text")))
     assert counted["text"].to_list() == [word_count(text) for text in texts]
+
+
+@given(PIECES)
+def test_casefolded_words_are_the_word_tokens_each_casefolded(text):
+    assert casefolded_words(text) == [t.casefold() for t in re.findall(r"\w+", text)]
+
+
+def test_a_dotted_capital_i_stays_one_token():
+    assert casefolded_words("İstanbul's ÉTÉ") == ["i̇stanbul", "s", "été"]
